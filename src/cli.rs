@@ -1,0 +1,164 @@
+//! Command-line flags (clap derive) and the [`Config`] built from them. Parsing only, no I/O.
+
+use crate::input::Source;
+use clap::{ArgAction, Parser};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+INPUT SHAPES (recognised per record, no flag needed):
+  one event per line; S3 trail files {\"Records\":[...]} (also gzip, by magic bytes);
+  EventBridge envelopes (the event is `detail`); `aws cloudtrail lookup-events` output;
+  `aws logs tail` lines (detailed, short and json formats); `kcat -J` records; pretty-printed
+  events over several lines; ANSI colour codes around a prefix.
+
+OUTPUT:
+  Every CloudTrail record as one line: its original bytes with the annotation spliced in as the
+  last member, ...,\"ctail\":{\"session\",\"origin\",\"chain\",\"confidence\",...}}. See ctail-filter(1).
+
+--identity:
+  Keeps every event made by a session whose lineage contains a match, and every event that minted
+  such a session; drops the rest. A pattern is compared whole and case-sensitively with ARNs, user,
+  role and role-session names, access key ids, principal ids, SAML/OIDC subjects, Identity Center
+  user ids, EC2 instance ids and source identities; `*` matches any run of characters. Following
+  starts with the first matching event and covers every session minted from it later. Ambiguous
+  events with a matching candidate are kept.
+
+EXIT STATUS:
+  0  all input was read (bad records are reported, not fatal)
+  1  a fatal error: an unreadable input, a write error, or a bad record with --strict
+  2  usage error
+
+EXAMPLES:
+  aws logs tail /cloudtrail --follow | ctail-filter --identity alice | jq .ctail.origin
+  ctail-filter *.json.gz > annotated.ndjson";
+
+/// Annotate CloudTrail events with the person or service really behind each call.
+///
+/// Reads CloudTrail events from the FILEs in order (or standard input), links every session to the
+/// event that created it, and writes every event back out, one per line, with a "ctail" annotation
+/// naming its origin, the chain of sessions and how sure the link is.
+#[derive(Debug, Parser)]
+#[command(name = "ctail-filter", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    /// Input files, read in order; `-` or none for standard input. Gzip is detected by content.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<OsString>,
+
+    /// Keep only events whose lineage matches PATTERN (repeatable; see below).
+    #[arg(short = 'i', long, value_name = "PATTERN", action = ArgAction::Append)]
+    pub identity: Vec<String>,
+
+    /// Sessions kept in memory at most; the least recently used are forgotten first.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_sessions: u64,
+
+    /// Records longer than this are rejected (suffixes K, M, G: binary units).
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    pub max_record_bytes: u64,
+
+    /// Write every rejected record, verbatim, one per line, to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub reject: Option<PathBuf>,
+
+    /// Stop with status 1 at the first record that is not a CloudTrail event.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Flush output after every record (default: when input goes idle, or every 64 KiB).
+    #[arg(long)]
+    pub line_buffered: bool,
+
+    /// No warnings or bad-record messages on stderr (fatal errors are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// At exit, print one JSON object of counters on stderr.
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// Everything the pipeline needs, resolved from the flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub sources: Vec<Source>,
+    pub identity: Vec<String>,
+    pub max_sessions: usize,
+    pub max_record_bytes: usize,
+    pub reject: Option<PathBuf>,
+    pub strict: bool,
+    pub line_buffered: bool,
+    pub quiet: bool,
+    pub stats: bool,
+}
+
+impl Cli {
+    pub fn into_config(self) -> Config {
+        let sources = if self.files.is_empty() {
+            vec![Source::Stdin]
+        } else {
+            self.files.iter().map(|f| Source::from_arg(f)).collect()
+        };
+        Config {
+            sources,
+            identity: self.identity,
+            max_sessions: usize::try_from(self.max_sessions).unwrap_or(usize::MAX),
+            max_record_bytes: usize::try_from(self.max_record_bytes).unwrap_or(usize::MAX),
+            reject: self.reject,
+            strict: self.strict,
+            line_buffered: self.line_buffered,
+            quiet: self.quiet,
+            stats: self.stats,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Cli::parse_from(["ctail-filter"]).into_config()
+    }
+}
+
+/// Reads `64M`, `512K`, `1G`, `1000` (bytes); binary units.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s
+        .trim()
+        .trim_end_matches(['B', 'b'])
+        .trim_end_matches(['i']);
+    let (num, mult) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (try 64M, 512K, 1000)"))?;
+    match n.checked_mul(mult) {
+        Some(0) => Err("the size must be at least 1 byte".into()),
+        Some(v) => Ok(v),
+        None => Err(format!("`{s}` is too large")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("x").is_err());
+    }
+}

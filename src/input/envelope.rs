@@ -1,0 +1,330 @@
+//! Finds the CloudTrail records inside one framed JSON value (CLOUDTRAIL.md §7).
+//!
+//! A value is a record itself, or an envelope around records: S3's `{"Records":[…]}`,
+//! `lookup-events`' `{"Events":[{"CloudTrailEvent":"<string>"}]}`, EventBridge's `detail`, a
+//! `kcat -J` `payload` string, or a plain array of any of these. Envelopes nest a few levels at
+//! most (a kcat payload holding an EventBridge event); deeper nesting is refused, so the input
+//! never controls our recursion.
+
+use super::scan::{minify_into, unescape_into};
+use crate::event::{decode, Event};
+use serde_json::value::RawValue;
+use std::fmt;
+
+/// Envelopes within envelopes deeper than this are not unwrapped.
+const MAX_LEVELS: usize = 4;
+
+/// Why a framed value yielded no record.
+#[derive(Debug)]
+pub enum RecordError {
+    InvalidUtf8,
+    Json(serde_json::Error),
+    NotCloudTrail,
+    /// An array element, a `CloudTrailEvent` or a `payload` that is not what its envelope promises.
+    BadEnvelope(&'static str),
+    TooDeep,
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordError::InvalidUtf8 => f.write_str("invalid UTF-8"),
+            RecordError::Json(e) if e.to_string().contains("recursion limit") => {
+                f.write_str("JSON nested too deeply")
+            }
+            RecordError::Json(e) => write!(f, "invalid JSON: {e}"),
+            RecordError::NotCloudTrail => f.write_str("not a CloudTrail event"),
+            RecordError::BadEnvelope(what) => write!(f, "malformed envelope: {what}"),
+            RecordError::TooDeep => f.write_str("envelopes nested too deeply"),
+        }
+    }
+}
+
+/// One CloudTrail record, on one line, with its decoded fields.
+pub struct Record<'a, 'e> {
+    /// The record's bytes as they will be written (before the annotation).
+    pub text: &'a str,
+    /// Where the annotation goes: the offset of the closing `}` (or of an earlier `ctail`
+    /// member's comma, which is then replaced).
+    pub splice: usize,
+    pub event: &'e Event<'a>,
+}
+
+/// What a framed value holds, one item at a time.
+pub enum Item<'a, 'e> {
+    Record(Record<'a, 'e>),
+    Bad { bytes: &'a [u8], error: RecordError },
+}
+
+/// Unwraps envelopes; owns the buffers that decoded strings and joined elements live in.
+#[derive(Default)]
+pub struct Unwrapper {
+    /// One buffer per envelope level, reused (taken out while in use).
+    bufs: Vec<Vec<u8>>,
+}
+
+impl Unwrapper {
+    /// Calls `visit` for every record (and every bad piece) inside `bytes`.
+    pub fn each(&mut self, bytes: &[u8], visit: &mut dyn FnMut(Item<'_, '_>)) {
+        self.value(bytes, 0, visit);
+    }
+
+    fn value(&mut self, bytes: &[u8], level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) {
+        if level >= MAX_LEVELS {
+            return visit(Item::Bad {
+                bytes,
+                error: RecordError::TooDeep,
+            });
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return visit(Item::Bad {
+                bytes,
+                error: RecordError::InvalidUtf8,
+            });
+        };
+        if text.starts_with('[') {
+            return match serde_json::from_str::<Vec<&RawValue>>(text) {
+                Ok(items) => self.elements(&items, level, visit),
+                Err(e) => visit(Item::Bad {
+                    bytes,
+                    error: RecordError::Json(e),
+                }),
+            };
+        }
+        let event = match decode(text) {
+            Ok(e) => e,
+            Err(e) => {
+                return visit(Item::Bad {
+                    bytes,
+                    error: RecordError::Json(e),
+                })
+            }
+        };
+        if event.looks_like_cloudtrail() {
+            if !text.starts_with('{') {
+                return visit(Item::Bad {
+                    bytes,
+                    error: RecordError::NotCloudTrail,
+                });
+            }
+            let splice = splice_point(text, &event);
+            return visit(Item::Record(Record {
+                text,
+                splice,
+                event: &event,
+            }));
+        }
+        if let Some(detail) = event.detail {
+            // EventBridge: the record is `detail`, written as it came.
+            return self.value(detail.get().as_bytes(), level + 1, visit);
+        }
+        if let Some(lit) = event.payload.or(event.cloud_trail_event) {
+            // kcat's `payload` and lookup-events' `CloudTrailEvent` hold the record as a string.
+            return self.string_value(lit, level, visit);
+        }
+        #[derive(serde::Deserialize)]
+        struct Containers<'a> {
+            #[serde(borrow, rename = "Records")]
+            records: Option<Vec<&'a RawValue>>,
+            #[serde(borrow, rename = "Events")]
+            events: Option<Vec<&'a RawValue>>,
+        }
+        match serde_json::from_str::<Containers<'_>>(text) {
+            Ok(
+                Containers {
+                    records: Some(items),
+                    ..
+                }
+                | Containers {
+                    events: Some(items),
+                    ..
+                },
+            ) => self.elements(&items, level, visit),
+            Ok(_) => visit(Item::Bad {
+                bytes,
+                error: RecordError::NotCloudTrail,
+            }),
+            Err(_) => visit(Item::Bad {
+                bytes,
+                error: RecordError::BadEnvelope("Records or Events is not an array of objects"),
+            }),
+        }
+    }
+
+    /// A JSON string holding a record: decoded into this level's buffer, then read as a value.
+    fn string_value(&mut self, lit: &RawValue, level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) {
+        let mut buf = self.take(level);
+        if lit.get().starts_with('"') && unescape_into(lit.get().as_bytes(), &mut buf) {
+            self.value(&buf, level + 1, visit);
+        } else {
+            visit(Item::Bad {
+                bytes: lit.get().as_bytes(),
+                error: RecordError::BadEnvelope("payload or CloudTrailEvent is not a JSON string"),
+            });
+        }
+        self.put(level, buf);
+    }
+
+    fn elements(&mut self, items: &[&RawValue], level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) {
+        for item in items {
+            let raw = item.get().as_bytes();
+            if raw.first() != Some(&b'{') {
+                visit(Item::Bad {
+                    bytes: raw,
+                    error: RecordError::BadEnvelope("array element is not an object"),
+                });
+                continue;
+            }
+            if memchr::memchr2(b'\n', b'\r', raw).is_some() {
+                // A pretty-printed container: each record is joined onto one line.
+                let mut buf = self.take(level);
+                minify_into(raw, &mut buf);
+                self.value(&buf, level + 1, visit);
+                self.put(level, buf);
+            } else {
+                self.value(raw, level + 1, visit);
+            }
+        }
+    }
+
+    fn take(&mut self, level: usize) -> Vec<u8> {
+        if self.bufs.len() <= level {
+            self.bufs.resize_with(level + 1, Vec::new);
+        }
+        let mut b = std::mem::take(&mut self.bufs[level]);
+        b.clear();
+        b
+    }
+
+    fn put(&mut self, level: usize, buf: Vec<u8>) {
+        self.bufs[level] = buf;
+    }
+}
+
+/// Where `,"ctail":{…}` goes: before the closing brace, or in place of the annotation a previous
+/// run of ctail-filter left as the last member (so a second pass replaces it, never duplicates it).
+fn splice_point(text: &str, event: &Event<'_>) -> usize {
+    let close = text.trim_end().len() - 1;
+    if let Some(old) = event.ctail {
+        let start = old.get().as_ptr() as usize - text.as_ptr() as usize;
+        let end = start + old.get().len();
+        let before = text[..start].trim_end();
+        if text[end..].trim() == "}" {
+            if let Some(key) = before
+                .strip_suffix(':')
+                .map(str::trim_end)
+                .and_then(|b| b.strip_suffix("\"ctail\""))
+            {
+                if let Some(comma) = key.trim_end().strip_suffix(',') {
+                    return comma.len();
+                }
+            }
+        }
+    }
+    close
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(input: &str) -> Vec<String> {
+        let mut u = Unwrapper::default();
+        let mut out = Vec::new();
+        u.each(input.as_bytes(), &mut |item| match item {
+            Item::Record(r) => out.push(format!(
+                "{}|{}",
+                &r.text[..r.splice],
+                r.event.event_name.get().unwrap_or("")
+            )),
+            Item::Bad { error, .. } => out.push(format!("bad: {error}")),
+        });
+        out
+    }
+
+    #[test]
+    fn plain_record() {
+        assert_eq!(
+            records(r#"{"eventName":"A","x":1}"#),
+            [r#"{"eventName":"A","x":1|A"#]
+        );
+    }
+
+    #[test]
+    fn envelopes() {
+        assert_eq!(
+            records(r#"{"Records":[{"eventName":"A"},{"eventName":"B"}]}"#),
+            [r#"{"eventName":"A"|A"#, r#"{"eventName":"B"|B"#]
+        );
+        assert_eq!(
+            records(r#"{"version":"0","detail-type":"x","detail":{"eventName":"A"}}"#),
+            [r#"{"eventName":"A"|A"#]
+        );
+        assert_eq!(
+            records(r#"{"topic":"t","payload":"{\"eventName\":\"A\"}"}"#),
+            [r#"{"eventName":"A"|A"#]
+        );
+        assert_eq!(
+            records(
+                r#"{"Events":[{"EventId":"1","CloudTrailEvent":"{\"eventName\":\"B\"}"},{"CloudTrailEvent":"{\"eventName\":\"A\"}"}]}"#
+            ),
+            [r#"{"eventName":"B"|B"#, r#"{"eventName":"A"|A"#]
+        );
+        // kcat carrying EventBridge.
+        assert_eq!(
+            records(r#"{"payload":"{\"detail-type\":\"x\",\"detail\":{\"eventName\":\"A\"}}"}"#),
+            [r#"{"eventName":"A"|A"#]
+        );
+        assert_eq!(
+            records("[{\n \"eventName\": \"A\"\n}, 5]"),
+            [
+                r#"{"eventName":"A"|A"#,
+                "bad: malformed envelope: array element is not an object"
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_values() {
+        assert_eq!(records(r#"{"foo":1}"#), ["bad: not a CloudTrail event"]);
+        assert_eq!(
+            records(r#"{"eventName":"#)[0].split(':').next(),
+            Some("bad")
+        );
+        assert!(
+            records(&format!("{}{}", "[".repeat(1000), "]".repeat(1000)))[0].starts_with("bad")
+        );
+        assert!(records(&format!(
+            "{{\"eventName\":{}{}}}",
+            "[".repeat(1000),
+            "]".repeat(1000)
+        ))[0]
+            .contains("nested too deeply"));
+        let mut u = Unwrapper::default();
+        let mut n = 0;
+        u.each(b"{\"eventName\":\"\xff\"}", &mut |i| {
+            assert!(matches!(
+                i,
+                Item::Bad {
+                    error: RecordError::InvalidUtf8,
+                    ..
+                }
+            ));
+            n += 1;
+        });
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn a_previous_annotation_is_replaced() {
+        assert_eq!(
+            records(r#"{"eventName":"A" , "ctail" : {"session":"x"} }"#),
+            [r#"{"eventName":"A" |A"#]
+        );
+        // Not the last member: left alone, the new annotation is added at the end.
+        assert_eq!(
+            records(r#"{"ctail":{},"eventName":"A"}"#),
+            [r#"{"ctail":{},"eventName":"A"|A"#]
+        );
+    }
+}

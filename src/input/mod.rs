@@ -1,0 +1,137 @@
+//! Input: reading files and stdin on a thread of its own, framing, and unwrapping envelopes.
+//!
+//! The reader thread hands over chunks as they arrive (a pipe's `read` returns what is there), so
+//! the pipeline sees when input goes idle and can flush, and gzip is inflated on the other core.
+
+pub mod envelope;
+pub mod framer;
+pub mod scan;
+
+use flate2::read::MultiGzDecoder;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread;
+
+/// Bytes read per chunk.
+const CHUNK: usize = 256 * 1024;
+/// Chunks in flight between the reader and the pipeline: bounds the memory the reader can use.
+const IN_FLIGHT: usize = 8;
+
+/// An input named on the command line: a file, or standard input for `-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Source {
+    pub fn from_arg(arg: &std::ffi::OsStr) -> Self {
+        if arg == "-" {
+            Source::Stdin
+        } else {
+            Source::File(PathBuf::from(arg))
+        }
+    }
+
+    /// The name used in messages: the path, or `<stdin>`.
+    pub fn display(&self) -> String {
+        match self {
+            Source::Stdin => "<stdin>".into(),
+            Source::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// What the reader thread sends.
+#[derive(Debug)]
+pub enum Chunk {
+    /// Input number `n` starts.
+    Start(usize),
+    Data(Vec<u8>),
+    /// The current input ended.
+    End,
+    /// The current input could not be opened or read; it ends here.
+    Failed(io::Error),
+}
+
+/// Starts the reader thread. Chunk buffers come back through `recycle` so reading allocates only
+/// while the pipeline is still filling its queue.
+pub fn spawn_reader(sources: Vec<Source>) -> (Receiver<Chunk>, SyncSender<Vec<u8>>) {
+    let (tx, rx) = sync_channel::<Chunk>(IN_FLIGHT);
+    let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
+    thread::Builder::new()
+        .name("ctail-reader".into())
+        .spawn(move || {
+            for (n, source) in sources.iter().enumerate() {
+                if tx.send(Chunk::Start(n)).is_err() {
+                    return;
+                }
+                let end = match read_source(source, &tx, &recycle_rx) {
+                    Ok(true) => Chunk::End,
+                    Ok(false) => return, // the pipeline stopped listening
+                    Err(e) => Chunk::Failed(e),
+                };
+                if tx.send(end).is_err() {
+                    return;
+                }
+            }
+        })
+        .expect("spawning the reader thread");
+    (rx, recycle_tx)
+}
+
+/// Reads one source to its end. `Ok(false)` when the receiver is gone.
+fn read_source(
+    source: &Source,
+    tx: &SyncSender<Chunk>,
+    recycle: &Receiver<Vec<u8>>,
+) -> io::Result<bool> {
+    let raw: Box<dyn Read> = match source {
+        Source::Stdin => Box::new(io::stdin()),
+        Source::File(p) => Box::new(File::open(p)?),
+    };
+    // Gzip is recognised by its magic bytes, whatever the input is called.
+    let mut head = Vec::with_capacity(2);
+    let mut raw = raw;
+    while head.len() < 2 {
+        let mut b = [0u8; 2];
+        let n = read_retrying(&mut raw, &mut b[..2 - head.len()])?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&b[..n]);
+    }
+    let mut reader: Box<dyn Read> = if head == [0x1f, 0x8b] {
+        Box::new(MultiGzDecoder::new(io::Cursor::new(head).chain(raw)))
+    } else {
+        if !head.is_empty() && tx.send(Chunk::Data(head)).is_err() {
+            return Ok(false);
+        }
+        raw
+    };
+    loop {
+        let mut buf = recycle
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+        buf.resize(CHUNK, 0);
+        let n = read_retrying(&mut reader, &mut buf)?;
+        if n == 0 {
+            return Ok(true);
+        }
+        buf.truncate(n);
+        if tx.send(Chunk::Data(buf)).is_err() {
+            return Ok(false);
+        }
+    }
+}
+
+fn read_retrying(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}

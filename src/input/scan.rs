@@ -1,0 +1,219 @@
+//! Byte-level JSON helpers that need no parse: structural depth across lines, whitespace
+//! removal, ANSI colour stripping and JSON string unescaping into a reused buffer.
+//!
+//! None of these recurse, so no input controls the stack depth.
+
+/// Tracks where a JSON value ends when it arrives over several lines.
+#[derive(Debug, Default, Clone)]
+pub struct DepthScan {
+    /// Open `{` and `[` not yet closed.
+    pub depth: u64,
+    /// Inside a string (a raw newline here means the record was cut).
+    pub in_string: bool,
+    escaped: bool,
+    /// Whether the first opening bracket has been seen.
+    pub started: bool,
+}
+
+impl DepthScan {
+    /// Scans `bytes`; returns the offset just past the byte that closes the value, if it closes.
+    pub fn feed(&mut self, bytes: &[u8]) -> Option<usize> {
+        let mut i = 0;
+        while i < bytes.len() {
+            let c = bytes[i];
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if c == b'\\' {
+                    self.escaped = true;
+                } else if c == b'"' {
+                    self.in_string = false;
+                } else {
+                    // Skip ahead to the next byte that can matter inside a string.
+                    match memchr::memchr2(b'"', b'\\', &bytes[i..]) {
+                        Some(off) => {
+                            i += off;
+                            continue;
+                        }
+                        None => return None,
+                    }
+                }
+            } else {
+                match c {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => {
+                        self.depth += 1;
+                        self.started = true;
+                    }
+                    b'}' | b']' => {
+                        self.depth = self.depth.saturating_sub(1);
+                        if self.started && self.depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            i += 1;
+        }
+        None
+    }
+}
+
+/// Appends `src` to `dst` without the whitespace between tokens (spaces, tabs, CR, LF outside
+/// strings). String contents are copied unchanged.
+pub fn minify_into(src: &[u8], dst: &mut Vec<u8>) {
+    dst.reserve(src.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for &c in src {
+        if in_string {
+            dst.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+        } else if !matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+            if c == b'"' {
+                in_string = true;
+            }
+            dst.push(c);
+        }
+    }
+}
+
+/// Appends `src` to `dst` without ANSI escape sequences (CSI `ESC [ … final`, and a lone ESC).
+/// They appear around prefixes and tokens when an upstream printed to a terminal; inside a JSON
+/// string a raw ESC is invalid anyway, so removing them never changes a valid record.
+pub fn strip_ansi_into(src: &[u8], dst: &mut Vec<u8>) {
+    let mut i = 0;
+    while let Some(off) = memchr::memchr(0x1b, &src[i..]) {
+        dst.extend_from_slice(&src[i..i + off]);
+        i += off + 1;
+        if src.get(i) == Some(&b'[') {
+            i += 1;
+            // Parameter and intermediate bytes, then one final byte in 0x40..=0x7e.
+            while i < src.len() && (0x20..=0x3f).contains(&src[i]) {
+                i += 1;
+            }
+            if i < src.len() && (0x40..=0x7e).contains(&src[i]) {
+                i += 1;
+            }
+        }
+    }
+    dst.extend_from_slice(&src[i..]);
+}
+
+/// Decodes the JSON string literal `lit` (with its quotes) into `dst`. `false` if it is not a
+/// well-formed string literal; `dst` then holds a partial result the caller discards.
+pub fn unescape_into(lit: &[u8], dst: &mut Vec<u8>) -> bool {
+    if lit.len() < 2 || lit[0] != b'"' || lit[lit.len() - 1] != b'"' {
+        return false;
+    }
+    let s = &lit[1..lit.len() - 1];
+    dst.reserve(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let Some(off) = memchr::memchr(b'\\', &s[i..]) else {
+            dst.extend_from_slice(&s[i..]);
+            return true;
+        };
+        dst.extend_from_slice(&s[i..i + off]);
+        i += off + 1;
+        let Some(&e) = s.get(i) else { return false };
+        i += 1;
+        let simple = match e {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 8,
+            b'f' => 12,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let Some(hi) = hex4(s.get(i..i + 4)) else {
+                    return false;
+                };
+                i += 4;
+                let cp = if (0xD800..0xDC00).contains(&hi) {
+                    // A surrogate pair: the low half must follow as another \u escape.
+                    let lo = match (s.get(i..i + 2), hex4(s.get(i + 2..i + 6))) {
+                        (Some(b"\\u"), Some(lo)) if (0xDC00..0xE000).contains(&lo) => lo,
+                        _ => return false,
+                    };
+                    i += 6;
+                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                } else {
+                    hi
+                };
+                let Some(ch) = char::from_u32(cp) else {
+                    return false;
+                };
+                let mut buf = [0u8; 4];
+                dst.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                continue;
+            }
+            _ => return false,
+        };
+        dst.push(simple);
+    }
+    true
+}
+
+fn hex4(b: Option<&[u8]>) -> Option<u32> {
+    let b = b?;
+    let mut n = 0u32;
+    for &c in b {
+        n = n * 16 + (c as char).to_digit(16)?;
+    }
+    Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_scan_ignores_brackets_in_strings_and_resumes_across_calls() {
+        let mut s = DepthScan::default();
+        assert_eq!(s.feed(br#"{"a":"}{[\"","#), None);
+        assert_eq!(s.depth, 1);
+        assert_eq!(s.feed(b"\n \"b\":[1]}\n"), Some(10));
+    }
+
+    #[test]
+    fn minify_keeps_strings_exact() {
+        let mut out = Vec::new();
+        minify_into(
+            b"{\n  \"a b\": [ 1, \"x \\\" y\" ],\r\n\t\"c\" : {} }",
+            &mut out,
+        );
+        assert_eq!(out, br#"{"a b":[1,"x \" y"],"c":{}}"#);
+    }
+
+    #[test]
+    fn strips_colour_codes() {
+        let mut out = Vec::new();
+        strip_ansi_into(
+            b"\x1b[32m2024\x1b[0m \x1b[94m\"k\"\x1b[39;49;00m: 1\x1b",
+            &mut out,
+        );
+        assert_eq!(out, b"2024 \"k\": 1");
+    }
+
+    #[test]
+    fn unescape_matches_serde() {
+        let lit = r#""{\"a\":\"\u00e9\ud83d\ude00\\n\/\t\"}""#;
+        let mut out = Vec::new();
+        assert!(unescape_into(lit.as_bytes(), &mut out));
+        let expected: String = serde_json::from_str(lit).unwrap();
+        assert_eq!(out, expected.as_bytes());
+        for bad in [r#""\x""#, r#""\ud83d""#, r#""abc"#, r#""\u12""#] {
+            assert!(!unescape_into(bad.as_bytes(), &mut Vec::new()), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! ctail-filter: annotate a stream of AWS CloudTrail events with the person or service really
+//! behind each call.
+//!
+//! The pipeline, in the order data flows (one module each):
+//!
+//! ```text
+//! input::spawn_reader  files / stdin, gzip by magic bytes, on a thread of its own
+//! input::framer        bytes -> one JSON value per record (lines, prefixes, pretty JSON)
+//! input::envelope      S3 Records, EventBridge, lookup-events, kcat -> CloudTrail records
+//! event                borrowed, lenient decode of the fields attribution reads
+//! session              the bounded session table and the lineage rules
+//! filter               --identity patterns
+//! output               the original bytes with "ctail":{…} spliced in as the last member
+//! pipeline             the loop joining them
+//! ```
+//!
+//! ```
+//! use ctail_filter::{cli::Config, input::Source, pipeline};
+//! # let dir = std::env::temp_dir().join(format!("ctail-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("events.ndjson");
+//! std::fs::write(&path, r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"alice"},"eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","eventID":"e1"}"#).unwrap();
+//! let config = Config { sources: vec![Source::File(path)], ..Config::default() };
+//! let mut out = Vec::new();
+//! pipeline::run(&config, &mut out).unwrap();
+//! let line: serde_json::Value = serde_json::from_slice(&out).unwrap();
+//! assert_eq!(line["ctail"]["origin"]["name"], "alice");
+//! assert_eq!(line["ctail"]["confidence"], "exact");
+//! ```
+
+pub mod cli;
+pub mod event;
+pub mod filter;
+pub mod input;
+pub mod output;
+pub mod pipeline;
+pub mod session;
+pub mod time;

@@ -1,0 +1,20 @@
+//! The binary: parse flags, run the pipeline, map the outcome to an exit status.
+
+use clap::Parser;
+use ctail_filter::cli::Cli;
+use ctail_filter::pipeline::{self, Exit};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = cli.into_config();
+    let stdout = std::io::stdout();
+    let code = match pipeline::run(&config, stdout.lock()) {
+        Ok(exit) => exit,
+        Err(e) => {
+            eprintln!("ctail-filter: {e}");
+            Exit::Failure
+        }
+    };
+    ExitCode::from(code as u8)
+}

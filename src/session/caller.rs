@@ -1,0 +1,421 @@
+//! Resolving an event's `userIdentity` to a node of the table (CLOUDTRAIL.md §2).
+//!
+//! Sessions are found by what identifies them in the log: the session ARN with its
+//! `creationDate` (console sessions rotate keys, so the key is an attribute, not the identity),
+//! then by the access key their creating event handed out. A session seen for the first time
+//! without its creator is added unlinked, unless the log itself names its parent (an IAM user's own
+//! temporary credentials, a federated user's issuer, an EC2 instance's role delivery).
+
+use super::node::{Confidence, Edge, Evidence, Kind, Node, Via};
+use super::table::stable_id;
+use super::{account_of, last_name, Lineage};
+use crate::event::{Event, UserIdentity};
+use crate::time::{parse_time, Epoch};
+use std::rc::Rc;
+
+/// Longest life of credentials whose creating event we have not seen (GetSessionToken's 36 h).
+pub const MAX_LIFETIME: Epoch = 36 * 3600;
+
+impl Lineage {
+    /// The caller's node, the session id for the annotation, and whether finding it was a guess.
+    pub(crate) fn caller(
+        &mut self,
+        ev: &Event<'_>,
+        now: Option<Epoch>,
+    ) -> (Option<Rc<Node>>, u64, Option<&'static str>) {
+        let ui = &ev.user_identity;
+        let kind = ui.kind.get();
+        let node = match kind {
+            Some("IAMUser") => self.user_session(ui, Kind::IamUser, now),
+            Some("Root") if ui.session_context.assumed_root.get() == Some("true") => {
+                self.assumed_root(ui, now)
+            }
+            Some("Root") => self.user_session(ui, Kind::Root, now),
+            Some("AssumedRole") => self.role_session(ui, Kind::AssumedRole, now),
+            Some("FederatedUser") => self.role_session(ui, Kind::FederatedUser, now),
+            Some("AWSAccount") => return self.account_caller(ev, now),
+            _ if ui.on_behalf_of.user_id.get().is_some() => self.identity_center_user(ui),
+            Some("AWSService") | None => match ui.invoked_by.get() {
+                Some(service) => {
+                    let n = self.service_origin(service, None);
+                    let id = n.id;
+                    Some((n, id))
+                }
+                None => None,
+            },
+            Some("SAMLUser") => Some(self.federated_subject(ui, Kind::SamlUser)),
+            Some("WebIdentityUser") => Some(self.federated_subject(ui, Kind::WebIdentityUser)),
+            Some("IdentityCenterUser") => None,
+            Some(_) => self.opaque_principal(ui),
+        };
+        let Some((node, session)) = node else {
+            return (None, 0, None);
+        };
+        if let Some(shared) = ev.shared_event_id.get() {
+            // The role owner's copy of this call will look here for its caller.
+            self.pairs_insert(shared, &node);
+        }
+        (Some(node), session, None)
+    }
+
+    /// An origin node by its identifying string, made on first sight.
+    pub(crate) fn origin(
+        &mut self,
+        kind: Kind,
+        ident: &str,
+        fill: impl FnOnce(&mut Node),
+    ) -> Rc<Node> {
+        let id = stable_id(&[b"origin", kind.as_str().as_bytes(), ident.as_bytes()]);
+        if let Some(n) = self.table.origins.get(&id) {
+            return Rc::clone(n);
+        }
+        let mut n = Node::new(id, kind, true);
+        fill(&mut n);
+        self.mark_if_matching(&n);
+        let n = Rc::new(n);
+        self.table.origins.put(id, Rc::clone(&n));
+        n
+    }
+
+    /// An IAM user or root: the origin itself, or one of its temporary-credential sessions.
+    fn user_session(
+        &mut self,
+        ui: &UserIdentity<'_>,
+        kind: Kind,
+        now: Option<Epoch>,
+    ) -> Option<(Rc<Node>, u64)> {
+        let arn = ui.arn.get().or(ui.principal_id.get())?;
+        let user = self.user_origin(ui, kind, arn);
+        let key = ui.access_key_id.get();
+        let created = ui
+            .session_context
+            .attributes
+            .creation_date
+            .get()
+            .and_then(parse_time);
+        let Some(created) = created else {
+            // Long-term credentials: the user is the session.
+            let session = stable_id(&[b"key", arn.as_bytes(), key.unwrap_or("").as_bytes()]);
+            return Some((user, session));
+        };
+        // GetSessionToken credentials are found by their key; console sessions by their start.
+        if let Some(k) = key {
+            if let Some(n) = self.table.keys.get(&stable_id(&[b"key", k.as_bytes()])) {
+                if n.arn.as_deref() == Some(arn) {
+                    return Some((Rc::clone(n), n.id));
+                }
+            }
+        }
+        let id = stable_id(&[b"session", arn.as_bytes(), &created.to_le_bytes()]);
+        if let Some(n) = self.table.session(id, now) {
+            return Some((n, id));
+        }
+        // The user's own temporary credentials, minted by an event we have not seen: the origin is
+        // still certain.
+        let mut n = Node::new(id, kind, false);
+        n.arn = Some(arn.into());
+        n.name = user.name.clone();
+        n.account = user.account.clone();
+        n.created = created;
+        n.expires.set(created + MAX_LIFETIME);
+        n.creators.get_mut().push(implied(&user));
+        let n = Rc::new(n);
+        self.table.insert_session(Rc::clone(&n));
+        Some((n, id))
+    }
+
+    pub(crate) fn user_origin(&mut self, ui: &UserIdentity<'_>, kind: Kind, arn: &str) -> Rc<Node> {
+        let principal = ui.principal_id.get();
+        let account = ui.account_id.get().or_else(|| account_of(arn));
+        let name = ui.user_name.get().or_else(|| last_name(arn));
+        let user = self.origin(kind, arn, |n| {
+            n.arn = Some(arn.into());
+            n.name = name.filter(|_| kind == Kind::IamUser).map(Into::into);
+            n.account = account.map(Into::into);
+            if let Some(p) = principal {
+                n.extra_mut().principal_id = Some(p.into());
+            }
+        });
+        if let Some(p) = principal {
+            self.table
+                .principals
+                .put(stable_id(&[b"principal", p.as_bytes()]), Rc::clone(&user));
+        }
+        user
+    }
+
+    /// An AssumeRoot task session: linked by its key only, never taken for the root user.
+    fn assumed_root(
+        &mut self,
+        ui: &UserIdentity<'_>,
+        now: Option<Epoch>,
+    ) -> Option<(Rc<Node>, u64)> {
+        let key = ui.access_key_id.get();
+        if let Some(k) = key {
+            if let Some(n) = self.table.keys.get(&stable_id(&[b"key", k.as_bytes()])) {
+                return Some((Rc::clone(n), n.id));
+            }
+        }
+        let id = stable_id(&[b"key-session", key.unwrap_or("").as_bytes()]);
+        if let Some(n) = self.table.session(id, now) {
+            return Some((n, id));
+        }
+        let mut n = Node::new(id, Kind::Root, false);
+        n.arn = ui.arn.get().map(Into::into);
+        n.account = ui.account_id.get().map(Into::into);
+        n.created = now.unwrap_or(0);
+        n.expires.set(n.created + 900);
+        let n = Rc::new(n);
+        self.table.insert_session(Rc::clone(&n));
+        Some((n, id))
+    }
+
+    /// A role or federated-user session, by (ARN, creationDate), then by key.
+    fn role_session(
+        &mut self,
+        ui: &UserIdentity<'_>,
+        kind: Kind,
+        now: Option<Epoch>,
+    ) -> Option<(Rc<Node>, u64)> {
+        let ctx = &ui.session_context;
+        let arn = ui.arn.get().or(ui.principal_id.get())?;
+        let key = ui.access_key_id.get();
+        let created = ctx.attributes.creation_date.get().and_then(parse_time);
+        let id = match created {
+            Some(c) => stable_id(&[b"session", arn.as_bytes(), &c.to_le_bytes()]),
+            None => stable_id(&[b"session-key", arn.as_bytes(), key.unwrap_or("").as_bytes()]),
+        };
+        if let Some(n) = self.table.session(id, now) {
+            return Some((n, id));
+        }
+        if let Some(k) = key {
+            if let Some(n) = self.table.keys.get(&stable_id(&[b"key", k.as_bytes()])) {
+                if n.arn.as_deref() == Some(arn) {
+                    return Some((Rc::clone(n), n.id));
+                }
+            }
+        }
+        // First sight of a session whose creating event we have not seen (yet).
+        let mut n = Node::new(id, kind, false);
+        n.arn = Some(arn.into());
+        n.name = last_name(arn).map(Into::into);
+        n.account = ui
+            .account_id
+            .get()
+            .or_else(|| account_of(arn))
+            .map(Into::into);
+        n.source_identity = ctx.source_identity.get().map(Into::into);
+        n.created = created.or(now).unwrap_or(0);
+        n.expires.set(n.created.saturating_add(MAX_LIFETIME));
+        if let Some(p) = ui.principal_id.get() {
+            n.extra_mut().principal_id = Some(p.into());
+        }
+        let parent = match kind {
+            // EC2 delivered these credentials to an instance: the log names it.
+            Kind::AssumedRole
+                if ctx.ec2_role_delivery.get().is_some()
+                    || ui.in_scope_of.credentials_issued_to.get().is_some() =>
+            {
+                let instance = ui
+                    .in_scope_of
+                    .credentials_issued_to
+                    .get()
+                    .and_then(last_name)
+                    .or_else(|| arn.rsplit('/').next().filter(|s| s.starts_with("i-")));
+                Some(self.service_origin("ec2.amazonaws.com", instance))
+            }
+            // GetFederationToken's caller is named as the session issuer.
+            Kind::FederatedUser => {
+                let issuer = &ctx.session_issuer;
+                issuer.arn.get().map(|iarn| {
+                    let ikind = if issuer.kind.get() == Some("Root") {
+                        Kind::Root
+                    } else {
+                        Kind::IamUser
+                    };
+                    let name = issuer.user_name.get().or_else(|| last_name(iarn));
+                    let account = issuer.account_id.get().or_else(|| account_of(iarn));
+                    self.origin(ikind, iarn, |u| {
+                        u.arn = Some(iarn.into());
+                        u.name = name.filter(|_| ikind == Kind::IamUser).map(Into::into);
+                        u.account = account.map(Into::into);
+                    })
+                })
+            }
+            _ => None,
+        };
+        if let Some(p) = parent {
+            n.creators.get_mut().push(implied(&p));
+        }
+        self.mark_if_matching(&n);
+        let n = Rc::new(n);
+        self.table.insert_session(Rc::clone(&n));
+        if let Some(p) = ui.principal_id.get() {
+            self.table
+                .principals
+                .put(stable_id(&[b"principal", p.as_bytes()]), Rc::clone(&n));
+        }
+        Some((n, id))
+    }
+
+    /// The role owner's copy of a cross-account call: the caller shows only as account and
+    /// principalId. Resolved through the caller's own copy (same sharedEventID), else through a
+    /// known principal id, before it is taken as unlinked.
+    fn account_caller(
+        &mut self,
+        ev: &Event<'_>,
+        now: Option<Epoch>,
+    ) -> (Option<Rc<Node>>, u64, Option<&'static str>) {
+        let ui = &ev.user_identity;
+        if let Some(shared) = ev.shared_event_id.get() {
+            if let Some(n) = self
+                .table
+                .pairs
+                .get(&stable_id(&[b"pair", shared.as_bytes()]))
+            {
+                let n = Rc::clone(n);
+                let id = n.id;
+                return (Some(n), id, None);
+            }
+        }
+        let principal = ui.principal_id.get();
+        let account = ui.account_id.get();
+        if let Some(p) = principal {
+            if let Some(n) = self
+                .table
+                .principals
+                .get(&stable_id(&[b"principal", p.as_bytes()]))
+            {
+                let n = Rc::clone(n);
+                if n.origin {
+                    // A user's principal id (AIDA…) names exactly one user.
+                    let id = stable_id(&[b"principal", p.as_bytes()]);
+                    return (Some(n), id, None);
+                }
+                // A role session's principal id (AROA…:NAME) names the latest session of that
+                // name, which need not be the one that made this call.
+                let id = n.id;
+                return (
+                    Some(n),
+                    id,
+                    Some("AWSAccount caller matched to a known session by principalId"),
+                );
+            }
+        }
+        let id = stable_id(&[
+            b"account",
+            account.unwrap_or("").as_bytes(),
+            principal.unwrap_or("").as_bytes(),
+        ]);
+        if let Some(n) = self.table.session(id, now) {
+            return (Some(n), id, None);
+        }
+        let mut n = Node::new(id, Kind::AwsAccount, false);
+        n.account = account.map(Into::into);
+        if let Some(p) = principal {
+            n.extra_mut().principal_id = Some(p.into());
+        }
+        self.mark_if_matching(&n);
+        let n = Rc::new(n);
+        self.table.insert_session(Rc::clone(&n));
+        (Some(n), id, None)
+    }
+
+    /// An AWS service, or an EC2 instance (the service plus the instance id).
+    pub(crate) fn service_origin(&mut self, service: &str, instance: Option<&str>) -> Rc<Node> {
+        let ident = match instance {
+            Some(i) => format!("{service}/{i}"),
+            None => service.to_owned(),
+        };
+        self.origin(Kind::AwsService, &ident, |n| {
+            n.name = Some(service.into());
+            if let Some(i) = instance {
+                n.extra_mut().instance = Some(i.into());
+            }
+        })
+    }
+
+    /// A SAML or OIDC subject, as the caller of AssumeRoleWithSAML / WithWebIdentity.
+    pub(crate) fn federated_subject(
+        &mut self,
+        ui: &UserIdentity<'_>,
+        kind: Kind,
+    ) -> (Rc<Node>, u64) {
+        let subject = ui.user_name.get().or(ui.principal_id.get()).unwrap_or("");
+        let provider = ui.identity_provider.get();
+        let ident = format!("{}|{subject}", provider.unwrap_or(""));
+        let n = self.origin(kind, &ident, |n| {
+            n.name = Some(subject.into());
+            n.account = ui.account_id.get().map(Into::into);
+            if let Some(p) = provider {
+                n.extra_mut().provider = Some(p.into());
+            }
+            if let Some(p) = ui.principal_id.get() {
+                n.extra_mut().principal_id = Some(p.into());
+            }
+        });
+        let id = n.id;
+        (n, id)
+    }
+
+    fn identity_center_user(&mut self, ui: &UserIdentity<'_>) -> Option<(Rc<Node>, u64)> {
+        let user_id = ui.on_behalf_of.user_id.get()?;
+        let store = ui.on_behalf_of.identity_store_arn.get();
+        let n = self.origin(Kind::IdentityCenterUser, user_id, |n| {
+            n.extra_mut().user_id = Some(user_id.into());
+            if let Some(s) = store {
+                n.extra_mut().provider = Some(s.into());
+            }
+            n.name = ui.user_name.get().map(Into::into);
+        });
+        let id = n.id;
+        Some((n, id))
+    }
+
+    /// `Role`, `Directory`, `Unknown` and other shapes: their own origin, named as well as we can.
+    fn opaque_principal(&mut self, ui: &UserIdentity<'_>) -> Option<(Rc<Node>, u64)> {
+        let ident = ui
+            .arn
+            .get()
+            .or(ui.principal_id.get())
+            .or(ui.user_name.get())?;
+        let n = self.origin(Kind::Other, ident, |n| {
+            n.arn = ui.arn.get().map(Into::into);
+            n.name = ui.user_name.get().map(Into::into);
+            n.account = ui.account_id.get().map(Into::into);
+            if let Some(p) = ui.principal_id.get() {
+                n.extra_mut().principal_id = Some(p.into());
+            }
+        });
+        let id = n.id;
+        Some((n, id))
+    }
+
+    fn pairs_insert(&mut self, shared: &str, node: &Rc<Node>) {
+        if node.kind != Kind::AwsAccount {
+            self.table
+                .pairs
+                .put(stable_id(&[b"pair", shared.as_bytes()]), Rc::clone(node));
+        }
+    }
+}
+
+/// An edge to a parent the log itself names, with no creating event behind it.
+pub(crate) fn implied(parent: &Rc<Node>) -> Edge {
+    Edge {
+        parent: Rc::clone(parent),
+        via: Via::Implied,
+        confidence: Confidence::Exact,
+        reason: None,
+        event_id: "".into(),
+        event_key: 0,
+        issued_key: 0,
+        caller: Evidence::default(),
+        poor: false,
+    }
+}
+
+/// The key index entry for an access key id.
+pub(crate) fn key_id(key: Option<&str>) -> u64 {
+    key.map_or(0, |k| stable_id(&[b"key", k.as_bytes()]))
+}

@@ -1,0 +1,421 @@
+//! Creating events (CLOUDTRAIL.md §3): each links the session it mints to its caller.
+//!
+//! A call with `errorCode`, or without the credentials it would hand out, creates nothing. The two
+//! copies of a cross-account call and plain duplicates share an event key and are one edge; two
+//! *different* creating events for one session identity are a collision, kept as two creators.
+
+use super::caller::{key_id, MAX_LIFETIME};
+use super::node::{Confidence, Edge, Evidence, Kind, Node, Via};
+use super::table::{stable_id, Grant};
+use super::{account_of, last_name, role_session_of, Lineage};
+use crate::event::Event;
+use crate::time::{parse_sts_expiration, parse_time, write_iso, Epoch};
+use std::rc::Rc;
+
+/// More creators than this for one session identity is noise or an attack; the rest are refused.
+const MAX_CREATORS: usize = 8;
+/// How far apart an Identity Center hand-out and the member account's SAML session may be.
+const GRANT_WINDOW: Epoch = 120;
+
+impl Lineage {
+    /// SwitchRole's `userIdentity` is already the new session; its parent is the console user
+    /// named in `SwitchFrom`, found by name and time (a heuristic edge).
+    pub(crate) fn switch_role(
+        &mut self,
+        ev: &Event<'_>,
+        now: Option<Epoch>,
+        evidence: Evidence,
+    ) -> Option<Rc<Node>> {
+        if ev.event_source.get() != Some("signin.amazonaws.com")
+            || ev.event_name.get() != Some("SwitchRole")
+        {
+            return None;
+        }
+        if ev.error_code.get().is_some()
+            || ev.response_elements.switch_role.get() == Some("Failure")
+        {
+            self.stats.failed_creations += 1;
+            return None;
+        }
+        let ui = &ev.user_identity;
+        let arn = ui.arn.get()?;
+        let created = ui
+            .session_context
+            .attributes
+            .creation_date
+            .get()
+            .and_then(parse_time)
+            .or(now)?;
+        let id = stable_id(&[b"session", arn.as_bytes(), &created.to_le_bytes()]);
+        let child = self.child(id, Kind::AssumedRole, |n| {
+            n.arn = Some(arn.into());
+            n.name = last_name(arn).map(Into::into);
+            n.account = ui
+                .account_id
+                .get()
+                .or_else(|| account_of(arn))
+                .map(Into::into);
+            n.created = created;
+            n.expires.set(created + 12 * 3600);
+            if let Some(p) = ui.principal_id.get() {
+                n.extra_mut().principal_id = Some(p.into());
+            }
+        });
+        if let Some(parent) = ev
+            .additional_event_data
+            .switch_from
+            .get()
+            .and_then(|f| self.switch_parent(f, created))
+        {
+            let edge = Edge {
+                parent,
+                via: Via::SwitchRole,
+                confidence: Confidence::Heuristic,
+                reason: Some("SwitchRole: the console session of the SwitchFrom user at that time"),
+                event_id: ev.event_id.get().unwrap_or("").into(),
+                event_key: event_key(ev),
+                issued_key: 0,
+                caller: Evidence { key: 0, ..evidence },
+                poor: false,
+            };
+            self.link(&child, edge);
+        }
+        self.table
+            .console
+            .put(stable_id(&[b"console", arn.as_bytes()]), Rc::clone(&child));
+        Some(child)
+    }
+
+    fn switch_parent(&mut self, from: &str, at: Epoch) -> Option<Rc<Node>> {
+        if let Some(n) = self
+            .table
+            .console
+            .get(&stable_id(&[b"console", from.as_bytes()]))
+        {
+            if n.created <= at && at <= n.expires.get() {
+                return Some(Rc::clone(n));
+            }
+        }
+        // No console session seen: the user named is still the person switching.
+        if from.contains(":user/") {
+            let name = last_name(from);
+            let account = account_of(from);
+            return Some(self.origin(Kind::IamUser, from, |n| {
+                n.arn = Some(from.into());
+                n.name = name.map(Into::into);
+                n.account = account.map(Into::into);
+            }));
+        }
+        None
+    }
+
+    /// Records the session this event mints, if it is a creating event; returns it.
+    pub(crate) fn creating(
+        &mut self,
+        ev: &Event<'_>,
+        caller: Option<&Rc<Node>>,
+        evidence: Evidence,
+        now: Option<Epoch>,
+    ) -> Option<Rc<Node>> {
+        let name = ev.event_name.get()?;
+        let via = match (ev.event_source.get().unwrap_or(""), name) {
+            ("sts.amazonaws.com", "AssumeRole") => Via::AssumeRole,
+            ("sts.amazonaws.com", "AssumeRoleWithSAML") => Via::AssumeRoleWithSaml,
+            ("sts.amazonaws.com", "AssumeRoleWithWebIdentity") => Via::AssumeRoleWithWebIdentity,
+            ("sts.amazonaws.com", "GetSessionToken") => Via::GetSessionToken,
+            ("sts.amazonaws.com", "GetFederationToken") => Via::GetFederationToken,
+            ("sts.amazonaws.com", "AssumeRoot") => Via::AssumeRoot,
+            ("signin.amazonaws.com", "ConsoleLogin") => Via::ConsoleLogin,
+            ("signin.amazonaws.com", "GetSigninToken") => Via::GetSigninToken,
+            ("sso.amazonaws.com", "GetRoleCredentials") => Via::GetRoleCredentials,
+            _ => return None,
+        };
+        let re = &ev.response_elements;
+        if ev.error_code.get().is_some() || re.console_login.get() == Some("Failure") {
+            self.stats.failed_creations += 1;
+            return None;
+        }
+        let (Some(caller), Some(now)) = (caller, now) else {
+            return None;
+        };
+        let issued = re.credentials.access_key_id.get();
+        let expires = re
+            .credentials
+            .expiration
+            .get()
+            .and_then(parse_sts_expiration);
+        let mut edge = Edge {
+            parent: Rc::clone(caller),
+            via,
+            confidence: Confidence::Exact,
+            reason: None,
+            event_id: ev.event_id.get().unwrap_or("").into(),
+            event_key: event_key(ev),
+            issued_key: key_id(issued),
+            caller: evidence,
+            poor: ev.user_identity.kind.get() == Some("AWSAccount"),
+        };
+        let child = match via {
+            Via::AssumeRole | Via::AssumeRoleWithSaml | Via::AssumeRoleWithWebIdentity => {
+                let Some(arn) = re.assumed_role_user.arn.get() else {
+                    self.stats.failed_creations += 1;
+                    return None;
+                };
+                let session_name = role_session_of(arn).map(|(_, s)| s);
+                if caller.kind == Kind::AwsService
+                    && caller.name.as_deref() == Some("ec2.amazonaws.com")
+                {
+                    if let Some(i) = session_name.filter(|s| s.starts_with("i-")) {
+                        edge.parent = self.service_origin("ec2.amazonaws.com", Some(i));
+                    }
+                }
+                if via == Via::AssumeRoleWithSaml {
+                    if let Some(user) = self.identity_center_grant(arn, now) {
+                        edge.parent = user;
+                        edge.via = Via::GetRoleCredentials;
+                        edge.confidence = Confidence::Heuristic;
+                        edge.reason = Some("Identity Center: GetRoleCredentials for this account and permission set at that time");
+                    }
+                }
+                // Role chaining caps the session at one hour; the first hop may last 12.
+                let life = if caller.kind == Kind::AssumedRole {
+                    3600
+                } else {
+                    12 * 3600
+                };
+                let source_identity = re
+                    .source_identity
+                    .get()
+                    .or(ev.request_parameters.source_identity.get())
+                    .map(Into::into)
+                    .or_else(|| caller.source_identity.clone());
+                let id = stable_id(&[b"session", arn.as_bytes(), &now.to_le_bytes()]);
+                let role_id = re.assumed_role_user.assumed_role_id.get();
+                let child = self.child(id, Kind::AssumedRole, |n| {
+                    n.arn = Some(arn.into());
+                    n.name = session_name.map(Into::into);
+                    n.account = account_of(arn).map(Into::into);
+                    n.created = now;
+                    n.expires.set(expires.unwrap_or(now + life));
+                    n.source_identity = source_identity;
+                    if let Some(r) = role_id {
+                        n.extra_mut().principal_id = Some(r.into());
+                    }
+                });
+                if let Some(r) = role_id {
+                    self.table
+                        .principals
+                        .put(stable_id(&[b"principal", r.as_bytes()]), Rc::clone(&child));
+                }
+                child
+            }
+            Via::GetSessionToken | Via::AssumeRoot | Via::GetSigninToken => {
+                let Some(key) = issued else {
+                    if via == Via::GetSigninToken {
+                        // A console session on the caller's own credentials.
+                        self.console_put(caller);
+                        return None;
+                    }
+                    self.stats.failed_creations += 1;
+                    return None;
+                };
+                let id = stable_id(&[b"key-session", key.as_bytes()]);
+                let (kind, arn, life) = match via {
+                    Via::AssumeRoot => {
+                        let target = ev.request_parameters.target_principal.get().unwrap_or("");
+                        (
+                            Kind::Root,
+                            Some(format!("arn:aws:iam::{target}:root").into_boxed_str()),
+                            900,
+                        )
+                    }
+                    Via::GetSessionToken => (caller.kind, caller.arn.clone(), MAX_LIFETIME),
+                    _ => (caller.kind, caller.arn.clone(), 12 * 3600),
+                };
+                let child = self.child(id, kind, |n| {
+                    n.arn = arn;
+                    n.name = caller.name.clone();
+                    n.account = caller.account.clone();
+                    n.created = now;
+                    n.expires.set(expires.unwrap_or(now + life));
+                    n.source_identity = caller.source_identity.clone();
+                });
+                if via == Via::GetSigninToken {
+                    self.console_put(&child);
+                }
+                child
+            }
+            Via::GetFederationToken => {
+                let Some(arn) = re.federated_user.arn.get() else {
+                    self.stats.failed_creations += 1;
+                    return None;
+                };
+                let id = stable_id(&[b"session", arn.as_bytes(), &now.to_le_bytes()]);
+                self.child(id, Kind::FederatedUser, |n| {
+                    n.arn = Some(arn.into());
+                    n.name = last_name(arn).map(Into::into);
+                    n.account = account_of(arn).map(Into::into);
+                    n.created = now;
+                    n.expires.set(expires.unwrap_or(now + MAX_LIFETIME));
+                })
+            }
+            Via::ConsoleLogin => {
+                if !caller.origin {
+                    // A federated sign-in: the console runs on the caller's own session.
+                    self.console_put(caller);
+                    return None;
+                }
+                let arn = caller.arn.clone()?;
+                let id = stable_id(&[b"session", arn.as_bytes(), &now.to_le_bytes()]);
+                let child = self.child(id, caller.kind, |n| {
+                    n.arn = Some(arn.clone());
+                    n.name = caller.name.clone();
+                    n.account = caller.account.clone();
+                    n.created = now;
+                    n.expires.set(now + 12 * 3600);
+                });
+                self.console_put(&child);
+                child
+            }
+            Via::GetRoleCredentials => {
+                self.record_grant(ev, caller, now);
+                return None;
+            }
+            Via::SwitchRole | Via::Implied | Via::PrincipalId => return None,
+        };
+        if let Some(k) = issued {
+            self.table
+                .keys
+                .put(stable_id(&[b"key", k.as_bytes()]), Rc::clone(&child));
+        }
+        self.link(&child, edge);
+        Some(child)
+    }
+
+    /// The node for a session id, made if new. A node already there (used before its creating
+    /// event arrived, or minted by a colliding call) is returned as it is.
+    fn child(&mut self, id: u64, kind: Kind, fill: impl FnOnce(&mut Node)) -> Rc<Node> {
+        if let Some(n) = self.table.sessions.get(&id) {
+            return Rc::clone(n);
+        }
+        let mut n = Node::new(id, kind, false);
+        fill(&mut n);
+        self.mark_if_matching(&n);
+        let n = Rc::new(n);
+        self.table.insert_session(Rc::clone(&n));
+        n
+    }
+
+    /// Adds a creating edge to `child`, merging copies of one event and flagging collisions.
+    pub(crate) fn link(&mut self, child: &Rc<Node>, edge: Edge) {
+        if edge.parent.has_ancestor(child) {
+            self.stats.cycles_refused += 1;
+            return;
+        }
+        let mut creators = child.creators.borrow_mut();
+        if edge.event_key != 0 {
+            if let Some(e) = creators.iter_mut().find(|e| e.event_key == edge.event_key) {
+                // The same event seen twice: one edge. The caller's own copy says more than the
+                // role owner's `AWSAccount` copy, never the reverse.
+                if e.poor && !edge.poor {
+                    *e = edge;
+                }
+                return;
+            }
+        }
+        if creators.iter().any(|e| Rc::ptr_eq(&e.parent, &edge.parent) && e.issued_key == edge.issued_key) {
+            // The same parent minting the same identity twice (two sign-ins in one second): one
+            // lineage, nothing to tell apart.
+            return;
+        }
+        let was_unlinked = creators.is_empty();
+        // A parent the log implied is replaced by the creating event itself, which names more.
+        creators.retain(|e| e.via != Via::Implied);
+        if let Some(first) = creators.first() {
+            if creators.len() >= MAX_CREATORS {
+                self.stats.cycles_refused += 1;
+                return;
+            }
+            let indistinct = creators.iter().any(|e| {
+                e.issued_key == edge.issued_key || e.issued_key == 0 || edge.issued_key == 0
+            });
+            if indistinct {
+                self.stats.collisions += 1;
+                let mut when = Vec::with_capacity(20);
+                write_iso(&mut when, child.created);
+                self.warnings.push(format!(
+                    "session {} created at {} is claimed by two creating events ({} and {}) that the log cannot tell apart; its calls are marked ambiguous",
+                    child.arn.as_deref().unwrap_or("?"),
+                    String::from_utf8_lossy(&when),
+                    first.event_id,
+                    edge.event_id,
+                ));
+            }
+        }
+        if was_unlinked && child.released_unlinked.get() {
+            self.stats.late_links += 1;
+        }
+        creators.push(edge);
+        self.stats.edges += 1;
+    }
+
+    fn console_put(&mut self, session: &Rc<Node>) {
+        if let Some(arn) = session.arn.as_deref() {
+            self.table
+                .console
+                .put(stable_id(&[b"console", arn.as_bytes()]), Rc::clone(session));
+        }
+    }
+
+    /// sso GetRoleCredentials in the Identity Center home account: remember who was handed which
+    /// account and permission set, for the member account's SAML session that follows.
+    fn record_grant(&mut self, ev: &Event<'_>, user: &Rc<Node>, now: Epoch) {
+        let d = &ev.service_event_details;
+        let (Some(account), Some(role)) = (d.account_id.get(), d.role_name.get()) else {
+            return;
+        };
+        let id = stable_id(&[b"grant", account.as_bytes(), role.as_bytes()]);
+        let contested = self
+            .table
+            .grants
+            .peek(&id)
+            .is_some_and(|g| !Rc::ptr_eq(&g.user, user) && (now - g.at).abs() <= GRANT_WINDOW);
+        self.table.grants.put(
+            id,
+            Grant {
+                user: Rc::clone(user),
+                at: now,
+                contested,
+            },
+        );
+    }
+
+    /// The Identity Center user behind an `AWSReservedSSO_<PermissionSet>_<hash>` session, when
+    /// exactly one was handed that account and permission set just before.
+    fn identity_center_grant(&mut self, arn: &str, now: Epoch) -> Option<Rc<Node>> {
+        let (role, _) = role_session_of(arn)?;
+        let set = role.strip_prefix("AWSReservedSSO_")?;
+        let set = set.rsplit_once('_').map_or(set, |(s, _)| s);
+        let account = account_of(arn)?;
+        let g =
+            self.table
+                .grants
+                .get(&stable_id(&[b"grant", account.as_bytes(), set.as_bytes()]))?;
+        let fresh = (-5..=GRANT_WINDOW).contains(&(now - g.at));
+        (fresh && !g.contested).then(|| Rc::clone(&g.user))
+    }
+}
+
+/// What makes two records the same event: sharedEventID (both copies of a cross-account call),
+/// else eventID with the recipient account.
+pub(crate) fn event_key(ev: &Event<'_>) -> u64 {
+    match (ev.shared_event_id.get(), ev.event_id.get()) {
+        (Some(s), _) => stable_id(&[b"shared", s.as_bytes()]),
+        (None, Some(e)) => stable_id(&[
+            b"event",
+            e.as_bytes(),
+            ev.recipient_account_id.get().unwrap_or("").as_bytes(),
+        ]),
+        (None, None) => 0,
+    }
+}

@@ -1,0 +1,183 @@
+//! Session lineage: which session made each call, and which session or person made that one.
+//!
+//! [`Lineage::process`] takes one decoded event and, in this order, records the session the event
+//! mints (for SwitchRole, whose caller *is* the new session, before resolving the caller), resolves
+//! the caller to a node of the table, and records any other session the event mints. The
+//! [`resolve`] module then walks a node's creators up to its origin for the annotation.
+
+pub mod caller;
+pub mod creators;
+pub mod node;
+pub mod resolve;
+pub mod table;
+
+use crate::event::Event;
+use crate::time::{parse_time, Epoch};
+use node::{Evidence, Node};
+use std::rc::Rc;
+use table::{opt_id, Table};
+
+/// Counters reported by `--stats`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LineageStats {
+    /// Creating events that linked a session to its parent.
+    pub edges: u64,
+    /// Creating events that failed (`errorCode`, no credentials) and created nothing.
+    pub failed_creations: u64,
+    /// Sessions that two different creating events claim with nothing logged to tell them apart.
+    pub collisions: u64,
+    /// Links refused because they would make a session its own ancestor.
+    pub cycles_refused: u64,
+    /// Sessions whose creating event arrived after some of their own events.
+    pub late_links: u64,
+}
+
+/// What the engine knows about one event's caller.
+#[derive(Debug)]
+pub struct Attribution {
+    /// The node that made the call: a session, or a principal calling with long-term keys.
+    /// `None` when the record names no identity at all.
+    pub node: Option<Rc<Node>>,
+    /// The annotation's `session`.
+    pub session: u64,
+    /// How the call looked (key, address, agent), to tell colliding sessions apart.
+    pub evidence: Evidence,
+    /// The link from the event to `node` was itself a guess (principalId lookup), and why.
+    pub caller_guess: Option<&'static str>,
+    /// The session this event minted, if any.
+    pub minted: Option<Rc<Node>>,
+}
+
+/// Recognises identities given by `--identity`; sessions remember whether they matched.
+pub trait IdentityMatch {
+    fn matches(&self, value: &str) -> bool;
+}
+
+/// The session engine.
+pub struct Lineage {
+    pub(crate) table: Table,
+    pub(crate) matcher: Option<Box<dyn IdentityMatch>>,
+    pub stats: LineageStats,
+    /// Collisions found since the last call to [`Lineage::take_warnings`].
+    pub(crate) warnings: Vec<String>,
+}
+
+impl Lineage {
+    pub fn new(max_sessions: usize, matcher: Option<Box<dyn IdentityMatch>>) -> Self {
+        Lineage {
+            table: Table::new(max_sessions),
+            matcher,
+            stats: LineageStats::default(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Attributes one event, recording the sessions it mints.
+    pub fn process(&mut self, ev: &Event<'_>) -> Attribution {
+        let now: Option<Epoch> = ev.time_str().and_then(parse_time);
+        let ui = &ev.user_identity;
+        let evidence = Evidence {
+            key: caller::key_id(ui.access_key_id.get()),
+            ip: opt_id(ev.source_ip.get()),
+            agent: opt_id(ev.user_agent.get()),
+        };
+        let switched = self.switch_role(ev, now, evidence);
+        let (node, session, caller_guess) = self.caller(ev, now);
+        let minted = match switched {
+            Some(n) => Some(n),
+            None => self.creating(ev, node.as_ref(), evidence, now),
+        };
+        if let (Some(n), Some(m)) = (&node, &self.matcher) {
+            // Matching starts with the first matching call: a key or source identity seen on it.
+            if !n.matched.get() {
+                let hit = [
+                    ui.access_key_id.get(),
+                    ui.session_context.source_identity.get(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|v| m.matches(v));
+                if hit {
+                    n.matched.set(true);
+                }
+            }
+        }
+        Attribution {
+            node,
+            session,
+            evidence,
+            caller_guess,
+            minted,
+        }
+    }
+
+    /// Sessions live in the table now.
+    pub fn live_sessions(&self) -> usize {
+        self.table.live_sessions()
+    }
+
+    pub fn table_stats(&self) -> table::TableStats {
+        self.table.stats
+    }
+
+    /// Warnings (collisions) to print, oldest first.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Sets the sticky `--identity` flag on a new node from its own identifying fields.
+    pub(crate) fn mark_if_matching(&self, node: &Node) {
+        let Some(m) = &self.matcher else { return };
+        let extra = node.extra();
+        let role_and_session = node.arn.as_deref().and_then(role_session_of);
+        let candidates = [
+            node.arn.as_deref(),
+            node.name.as_deref(),
+            node.source_identity.as_deref(),
+            extra.and_then(|e| e.user_id.as_deref()),
+            extra.and_then(|e| e.instance.as_deref()),
+            extra.and_then(|e| e.principal_id.as_deref()),
+            role_and_session.map(|(r, _)| r),
+            role_and_session.map(|(_, s)| s),
+        ];
+        if candidates.into_iter().flatten().any(|v| m.matches(v)) {
+            node.matched.set(true);
+        }
+    }
+}
+
+/// `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION` → (ROLE, SESSION).
+pub fn role_session_of(arn: &str) -> Option<(&str, &str)> {
+    let rest = &arn[arn.find(":assumed-role/")? + ":assumed-role/".len()..];
+    let (role, session) = rest.split_once('/')?;
+    Some((role, session))
+}
+
+/// The account id inside an ARN (`arn:aws:iam::123456789012:user/x`).
+pub fn account_of(arn: &str) -> Option<&str> {
+    let mut it = arn.splitn(6, ':');
+    let acct = it.nth(4)?;
+    (!acct.is_empty()).then_some(acct)
+}
+
+/// The last path element of an ARN (`…:user/path/alice` → `alice`).
+pub fn last_name(arn: &str) -> Option<&str> {
+    arn.rsplit_once('/')
+        .map(|(_, n)| n)
+        .filter(|n| !n.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_pieces() {
+        let a = "arn:aws:sts::123456789012:assumed-role/ops/alice";
+        assert_eq!(role_session_of(a), Some(("ops", "alice")));
+        assert_eq!(account_of(a), Some("123456789012"));
+        assert_eq!(last_name("arn:aws:iam::1:user/path/bob"), Some("bob"));
+        assert_eq!(account_of("arn:aws:iam:::role/x"), None);
+        assert_eq!(role_session_of("arn:aws:iam::1:user/x"), None);
+    }
+}

@@ -1,0 +1,252 @@
+//! A principal or session, and the edges (creating events) that link it to its parent.
+//!
+//! Nodes are shared with `Rc`: a session keeps its ancestry alive after the table forgets the
+//! ancestors, so a session minted from an evicted one still knows its origin. A node with several
+//! creators is a collision (§6 of CLOUDTRAIL.md): which one made a given call is decided per call.
+
+use crate::time::Epoch;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// What kind of identity a node is, as CloudTrail's `userIdentity.type` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    IamUser,
+    Root,
+    AssumedRole,
+    FederatedUser,
+    SamlUser,
+    WebIdentityUser,
+    IdentityCenterUser,
+    AwsService,
+    AwsAccount,
+    /// `Role`, `Directory`, `Unknown` and other opaque principals.
+    Other,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::IamUser => "IAMUser",
+            Kind::Root => "Root",
+            Kind::AssumedRole => "AssumedRole",
+            Kind::FederatedUser => "FederatedUser",
+            Kind::SamlUser => "SAMLUser",
+            Kind::WebIdentityUser => "WebIdentityUser",
+            Kind::IdentityCenterUser => "IdentityCenterUser",
+            Kind::AwsService => "AWSService",
+            Kind::AwsAccount => "AWSAccount",
+            Kind::Other => "Unknown",
+        }
+    }
+}
+
+/// The creating event behind an edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    AssumeRole,
+    AssumeRoleWithSaml,
+    AssumeRoleWithWebIdentity,
+    GetSessionToken,
+    GetFederationToken,
+    AssumeRoot,
+    ConsoleLogin,
+    SwitchRole,
+    GetSigninToken,
+    /// Identity Center portal hand-out matched to the member account's SAML session.
+    GetRoleCredentials,
+    /// Known without seeing the creating event: the log itself names the parent (an IAM user's own
+    /// temporary credentials, a federated user's issuer, an EC2 instance's delivered role).
+    Implied,
+    /// An `AWSAccount` caller resolved through the principal id of a known session.
+    PrincipalId,
+}
+
+impl Via {
+    pub fn as_str(self) -> Option<&'static str> {
+        Some(match self {
+            Via::AssumeRole => "AssumeRole",
+            Via::AssumeRoleWithSaml => "AssumeRoleWithSAML",
+            Via::AssumeRoleWithWebIdentity => "AssumeRoleWithWebIdentity",
+            Via::GetSessionToken => "GetSessionToken",
+            Via::GetFederationToken => "GetFederationToken",
+            Via::AssumeRoot => "AssumeRoot",
+            Via::ConsoleLogin => "ConsoleLogin",
+            Via::SwitchRole => "SwitchRole",
+            Via::GetSigninToken => "GetSigninToken",
+            Via::GetRoleCredentials => "GetRoleCredentials",
+            Via::PrincipalId => "principalId",
+            Via::Implied => return None,
+        })
+    }
+}
+
+/// How sure an edge (or a whole chain) is. Ordered from most to least sure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Confidence {
+    Exact,
+    Heuristic,
+    Ambiguous,
+    Unlinked,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Exact => "exact",
+            Confidence::Heuristic => "heuristic",
+            Confidence::Ambiguous => "ambiguous",
+            Confidence::Unlinked => "unlinked",
+        }
+    }
+}
+
+/// Hashes of what a call looked like from outside: its access key, source address and user agent.
+/// Compared between a session's creating call and later calls to tell colliding sessions apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Evidence {
+    pub key: u64,
+    pub ip: u64,
+    pub agent: u64,
+}
+
+/// One creating event: `parent` minted the node that holds this edge.
+#[derive(Debug)]
+pub struct Edge {
+    pub parent: Rc<Node>,
+    pub via: Via,
+    pub confidence: Confidence,
+    /// Why a heuristic edge was taken.
+    pub reason: Option<&'static str>,
+    pub event_id: Box<str>,
+    /// sharedEventID (else eventID) hash: the two copies of a cross-account call, and duplicates,
+    /// are one edge, never a collision.
+    pub event_key: u64,
+    /// The access key the creating call handed out (0 when none).
+    pub issued_key: u64,
+    /// The creating call as made by the parent: evidence for resolving the parent's own collisions.
+    pub caller: Evidence,
+    /// Taken from the role owner's `AWSAccount` copy: the caller's own copy replaces it.
+    pub poor: bool,
+}
+
+/// Descriptive fields of an origin that most sessions do not need.
+#[derive(Debug, Default)]
+pub struct Extra {
+    pub provider: Option<Box<str>>,
+    pub user_id: Option<Box<str>>,
+    pub instance: Option<Box<str>>,
+    pub principal_id: Option<Box<str>>,
+}
+
+/// A principal (an origin) or a session.
+#[derive(Debug)]
+pub struct Node {
+    /// Stable id, the same across runs: the `session` field of the annotation.
+    pub id: u64,
+    pub kind: Kind,
+    /// Whether this node is the first identity of a chain (a person or service), not a session.
+    pub origin: bool,
+    pub arn: Option<Box<str>>,
+    /// User name, SAML/OIDC subject, service name, or session name.
+    pub name: Option<Box<str>>,
+    pub account: Option<Box<str>>,
+    pub extra: Option<Box<Extra>>,
+    pub source_identity: Option<Box<str>>,
+    pub created: Epoch,
+    pub expires: Cell<Epoch>,
+    pub creators: RefCell<Vec<Edge>>,
+    /// `--identity`: this node or any call it made matched a pattern (sticky).
+    pub matched: Cell<bool>,
+    /// Released `unlinked` once: its later events are not held again.
+    pub released_unlinked: Cell<bool>,
+}
+
+impl Node {
+    pub fn new(id: u64, kind: Kind, origin: bool) -> Self {
+        Node {
+            id,
+            kind,
+            origin,
+            arn: None,
+            name: None,
+            account: None,
+            extra: None,
+            source_identity: None,
+            created: 0,
+            expires: Cell::new(Epoch::MAX),
+            creators: RefCell::new(Vec::new()),
+            matched: Cell::new(false),
+            released_unlinked: Cell::new(false),
+        }
+    }
+
+    pub fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Default::default)
+    }
+
+    pub fn extra(&self) -> Option<&Extra> {
+        self.extra.as_deref()
+    }
+
+    /// Whether `other` is this node or one of its ancestors (bounded walk): linking would loop.
+    pub fn has_ancestor(self: &Rc<Self>, other: &Rc<Node>) -> bool {
+        let mut stack = vec![Rc::clone(self)];
+        let mut seen = 0;
+        while let Some(n) = stack.pop() {
+            if Rc::ptr_eq(&n, other) {
+                return true;
+            }
+            seen += 1;
+            if seen > 256 {
+                return true; // refuse rather than walk an unbounded graph
+            }
+            stack.extend(n.creators.borrow().iter().map(|e| Rc::clone(&e.parent)));
+        }
+        false
+    }
+}
+
+impl Drop for Node {
+    /// Drops long chains iteratively: a recursive drop of a chain as long as an input can make
+    /// would overflow the stack.
+    fn drop(&mut self) {
+        let mut stack: Vec<Rc<Node>> = self
+            .creators
+            .get_mut()
+            .drain(..)
+            .map(|e| e.parent)
+            .collect();
+        while let Some(n) = stack.pop() {
+            if let Ok(mut inner) = Rc::try_unwrap(n) {
+                stack.extend(inner.creators.get_mut().drain(..).map(|e| e.parent));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropping_a_very_long_chain_does_not_overflow() {
+        let mut cur = Rc::new(Node::new(0, Kind::IamUser, true));
+        for i in 1..1_000_000u64 {
+            let n = Node::new(i, Kind::AssumedRole, false);
+            n.creators.borrow_mut().push(Edge {
+                parent: cur,
+                via: Via::AssumeRole,
+                confidence: Confidence::Exact,
+                reason: None,
+                event_id: "".into(),
+                event_key: i,
+                issued_key: 0,
+                caller: Evidence::default(),
+                poor: false,
+            });
+            cur = Rc::new(n);
+        }
+        drop(cur);
+    }
+}

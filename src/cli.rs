@@ -16,14 +16,6 @@ OUTPUT:
   Every CloudTrail record as one line: its original bytes with the annotation spliced in as the
   last member, ...,\"ctail\":{\"session\",\"origin\",\"chain\",\"confidence\",...}}. See ctail-filter(1).
 
---identity:
-  Keeps every event made by a session whose lineage contains a match, and every event that minted
-  such a session; drops the rest. A pattern is compared whole and case-sensitively with ARNs, user,
-  role and role-session names, access key ids, principal ids, SAML/OIDC subjects, Identity Center
-  user ids, EC2 instance ids and source identities; `*` matches any run of characters. Following
-  starts with the first matching event and covers every session minted from it later. Ambiguous
-  events with a matching candidate are kept.
-
 EXIT STATUS:
   0  all input was read (bad records are reported, not fatal)
   1  a fatal error: an unreadable input, a write error, or a bad record with --strict
@@ -45,7 +37,16 @@ pub struct Cli {
     #[arg(value_name = "FILE")]
     pub files: Vec<OsString>,
 
-    /// Keep only events whose lineage matches PATTERN (repeatable; see below).
+    /// Keep only events whose lineage matches PATTERN (repeatable).
+    ///
+    /// Keeps every event made by a session whose lineage contains a match, and every event that
+    /// minted such a session; drops the rest. A pattern is compared whole and case-sensitively
+    /// with ARNs, user names, role names, role session names, access key ids, principal ids, SAML
+    /// and OIDC subjects, Identity Center user ids, EC2 instance ids and source identities; `*`
+    /// matches any run of characters (`arn:aws:iam::*:user/alice`, `botocore-session-*`).
+    /// Following starts with the first matching event and covers the identity's current sessions
+    /// and every session minted from them later, in every role and account. An ambiguous event
+    /// with a matching candidate is kept (it says it is ambiguous).
     #[arg(short = 'i', long, value_name = "PATTERN", action = ArgAction::Append)]
     pub identity: Vec<String>,
 

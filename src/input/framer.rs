@@ -222,11 +222,12 @@ impl Framer {
             }
 
             if let Some(skip) = &mut self.skip {
-                let r = self.pos..next;
                 let done = match skip {
                     Skip::Line => true,
                     Skip::Value(scan) => scan.feed(&self.buf[start..stop]).is_some(),
                 };
+                // The record's own line breaks go to --reject with it, all but the last.
+                let r = if done { self.pos..end } else { self.pos..next };
                 self.advance(next);
                 if done {
                     self.skip = None;

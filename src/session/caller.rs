@@ -37,7 +37,13 @@ impl Lineage {
             _ if ui.on_behalf_of.user_id.get().is_some() => self.identity_center_user(ui),
             Some("AWSService") | None => match ui.invoked_by.get() {
                 Some(service) => {
-                    let n = self.service_origin(service, None);
+                    // EC2 fetching an instance profile's credentials acts for that instance, and
+                    // names it as the session name.
+                    let instance = (service == "ec2.amazonaws.com" && ev.event_name.get() == Some("AssumeRole"))
+                        .then(|| ev.request_parameters.role_session_name.get())
+                        .flatten()
+                        .filter(|s| s.starts_with("i-"));
+                    let n = self.service_origin(service, instance);
                     let id = n.id;
                     Some((n, id))
                 }

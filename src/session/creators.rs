@@ -162,13 +162,6 @@ impl Lineage {
                     return None;
                 };
                 let session_name = role_session_of(arn).map(|(_, s)| s);
-                if caller.kind == Kind::AwsService
-                    && caller.name.as_deref() == Some("ec2.amazonaws.com")
-                {
-                    if let Some(i) = session_name.filter(|s| s.starts_with("i-")) {
-                        edge.parent = self.service_origin("ec2.amazonaws.com", Some(i));
-                    }
-                }
                 if via == Via::AssumeRoleWithSaml {
                     if let Some(user) = self.identity_center_grant(arn, now) {
                         edge.parent = user;

@@ -1,0 +1,56 @@
+//! One fixture stream per creating path (tests/fixtures/lineage), with the expected origin and
+//! confidence of every event.
+
+use crate::util::*;
+
+#[test]
+fn every_creating_path() {
+    let dir = fixtures().join("lineage");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("lineage fixtures")
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "tsv").then(|| p.file_name().unwrap().to_str().unwrap().trim_end_matches(".expect.tsv").to_string())
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 15, "only {} lineage fixtures", names.len());
+    let mut failures = Vec::new();
+    for name in &names {
+        let run = run_file(&dir.join(format!("{name}.ndjson")), &["--quiet"]);
+        assert_eq!(run.code, Some(0), "{name}");
+        let out = run.json();
+        let expect: Vec<Vec<String>> = std::fs::read_to_string(dir.join(format!("{name}.expect.tsv")))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| l.split('\t').map(str::to_string).collect())
+            .collect();
+        assert_eq!(out.len(), expect.len(), "{name}: event count");
+        for (ev, want) in out.iter().zip(&expect) {
+            let c = &ev["ctail"];
+            let o = &c["origin"];
+            let key = match o["type"].as_str() {
+                None => "-".to_string(),
+                Some("IAMUser" | "Root") => o["arn"].as_str().unwrap_or("").to_string(),
+                Some("IdentityCenterUser") => o["userId"].as_str().unwrap_or("").to_string(),
+                Some("AWSService") => match o["instance"].as_str() {
+                    Some(i) => format!("{}/{i}", o["name"].as_str().unwrap_or("")),
+                    None => o["name"].as_str().unwrap_or("").to_string(),
+                },
+                Some("AWSAccount") => o["principalId"].as_str().unwrap_or("").to_string(),
+                Some(_) => o["name"].as_str().unwrap_or("").to_string(),
+            };
+            let got = [
+                ev["eventID"].as_str().unwrap_or("").to_string(),
+                c["confidence"].as_str().unwrap_or("").to_string(),
+                o["type"].as_str().unwrap_or("-").to_string(),
+                key,
+            ];
+            if got[..] != want[..4] {
+                failures.push(format!("{name}: {} expected {:?} got {:?}", got[0], &want[1..4], &got[1..]));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}

@@ -1,0 +1,47 @@
+//! man/ctail-filter.1 is generated from the clap definitions; this fails when it is stale.
+//! Regenerate with `UPDATE_MAN=1 cargo test man_page`.
+
+use clap::CommandFactory;
+use ctail_filter::cli::Cli;
+
+/// clap's sections (the options come from the flag definitions themselves), then the prose
+/// sections kept in man/sections.roff.
+fn render() -> Vec<u8> {
+    let man = clap_mangen::Man::new(Cli::command());
+    let mut out = Vec::new();
+    man.render_title(&mut out).unwrap();
+    man.render_name_section(&mut out).unwrap();
+    man.render_synopsis_section(&mut out).unwrap();
+    man.render_description_section(&mut out).unwrap();
+    man.render_options_section(&mut out).unwrap();
+    out.extend_from_slice(include_bytes!("../man/sections.roff"));
+    man.render_version_section(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn man_page_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man/ctail-filter.1");
+    let fresh = render();
+    if std::env::var_os("UPDATE_MAN").is_some() {
+        std::fs::write(&path, &fresh).expect("write man page");
+    }
+    let committed = std::fs::read(&path).unwrap_or_default();
+    assert!(committed == fresh, "man/ctail-filter.1 is stale: run `UPDATE_MAN=1 cargo test man_page` and commit it");
+}
+
+#[test]
+fn man_page_documents_every_flag_and_annotation_field() {
+    let page = String::from_utf8(render()).unwrap();
+    for arg in Cli::command().get_arguments() {
+        if let Some(long) = arg.get_long() {
+            assert!(page.contains(&format!("\\-\\-{}", long.replace('-', "\\-"))), "--{long} missing from the man page");
+        }
+    }
+    for field in ["session", "origin", "chain", "confidence", "candidates", "reason", "sourceIdentity", "sourceIdentityMismatch", "truncated", "via", "eventID"] {
+        assert!(page.contains(field), "annotation field {field} missing from the man page");
+    }
+    for section in ["EXIT STATUS", "INPUT SHAPES", "ANNOTATION"] {
+        assert!(page.contains(section), "{section} missing from the man page");
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real binary on real-shaped input. One test binary, a module per area.
+
+mod util;
+
+mod bad_input;
+mod lineage;
+mod man_page;
+mod properties;
+mod real_data;
+mod shapes;
+mod streaming;

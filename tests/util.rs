@@ -1,0 +1,121 @@
+//! Running the real binary: stdin written from a thread of its own (a large input would
+//! otherwise deadlock against a full stdout pipe), output collected whole.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ctail-filter")
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// `../shared/data`, when this checkout sits beside it (a fresh clone does not).
+pub fn shared_data() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("notice: ../shared/data is absent; skipping the tests that read it");
+        None
+    }
+}
+
+pub struct Run {
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+    pub code: Option<i32>,
+}
+
+impl Run {
+    pub fn lines(&self) -> Vec<&[u8]> {
+        self.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect()
+    }
+
+    /// Every output line parsed as JSON.
+    pub fn json(&self) -> Vec<serde_json::Value> {
+        self.lines()
+            .iter()
+            .map(|l| serde_json::from_slice(l).unwrap_or_else(|e| panic!("output line is not JSON ({e}): {}", String::from_utf8_lossy(l))))
+            .collect()
+    }
+
+    /// Every output line with its annotation taken out: what the input record was.
+    pub fn records(&self) -> Vec<Vec<u8>> {
+        self.lines().iter().map(|l| strip_annotation(l)).collect()
+    }
+}
+
+/// Removes `,"ctail":{…}` (the last member) from one output line, checking that it is there.
+pub fn strip_annotation(line: &[u8]) -> Vec<u8> {
+    let text = std::str::from_utf8(line).expect("output is UTF-8");
+    let at = text.rfind(",\"ctail\":{\"session\":").unwrap_or_else(|| panic!("no annotation in {text}"));
+    let ann = &text[at + 9..text.len() - 1];
+    let v: serde_json::Value = serde_json::from_str(ann).unwrap_or_else(|e| panic!("annotation is not JSON ({e}): {ann}"));
+    assert!(v.get("confidence").is_some(), "annotation without confidence: {ann}");
+    assert!(text.ends_with('}'));
+    let mut out = text[..at].as_bytes().to_vec();
+    out.push(b'}');
+    out
+}
+
+/// Runs the binary with `args`, writing `stdin` (if any) from a separate thread.
+pub fn run(args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let mut cmd = Command::new(bin());
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    let mut child = cmd.spawn().expect("spawn ctail-filter");
+    let writer = stdin.map(|data| {
+        let data = data.to_vec();
+        let mut pipe = child.stdin.take().expect("stdin");
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&data);
+        })
+    });
+    let mut stderr = String::new();
+    let mut err_pipe = child.stderr.take().expect("stderr");
+    let err_thread = std::thread::spawn(move || {
+        let _ = err_pipe.read_to_string(&mut stderr);
+        stderr
+    });
+    let mut stdout = Vec::new();
+    child.stdout.take().expect("stdout").read_to_end(&mut stdout).expect("read stdout");
+    let status = child.wait().expect("wait");
+    if let Some(w) = writer {
+        w.join().expect("writer thread");
+    }
+    Run {
+        stdout,
+        stderr: err_thread.join().expect("stderr thread"),
+        code: status.code(),
+    }
+}
+
+pub fn run_file(path: &Path, extra: &[&str]) -> Run {
+    let p = path.to_str().expect("utf-8 path");
+    let mut args: Vec<&str> = extra.to_vec();
+    args.push(p);
+    run(&args, None)
+}
+
+pub fn read_lines(path: &Path) -> Vec<Vec<u8>> {
+    std::fs::read(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// A fresh scratch directory under the target dir.
+pub fn scratch(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&p);
+    std::fs::create_dir_all(&p).expect("scratch dir");
+    p
+}

@@ -15,7 +15,10 @@ fn bad_fixtures() -> Vec<(String, Vec<u64>)> {
                 .lines()
                 .map(|l| l.split('\t').next().unwrap().parse().unwrap())
                 .collect();
-            out.push((path.file_stem().unwrap().to_str().unwrap().to_string(), lines));
+            out.push((
+                path.file_stem().unwrap().to_str().unwrap().to_string(),
+                lines,
+            ));
         }
     }
     out.sort();
@@ -32,10 +35,19 @@ fn each_bad_record_is_reported_rejected_and_survived() {
         let reject = scratch.join(format!("{name}.rejected"));
         let run = run_file(&input, &["--reject", reject.to_str().unwrap()]);
         assert_eq!(run.code, Some(0), "{name}: {}", run.stderr);
-        assert_eq!(run.records(), read_lines(&dir.join(format!("{name}.expected.ndjson"))), "{name}: good records");
+        assert_eq!(
+            run.records(),
+            read_lines(&dir.join(format!("{name}.expected.ndjson"))),
+            "{name}: good records"
+        );
         let shown = input.display().to_string();
         for line in &bad_lines {
-            assert!(run.stderr.contains(&format!("ctail-filter: {shown}:{line}: ")), "{name}: line {line} not reported in {:?}", run.stderr);
+            assert!(
+                run.stderr
+                    .contains(&format!("ctail-filter: {shown}:{line}: ")),
+                "{name}: line {line} not reported in {:?}",
+                run.stderr
+            );
         }
         // The rejected bytes are the bad lines of the input, verbatim.
         let raw = std::fs::read(&input).unwrap();
@@ -44,7 +56,9 @@ fn each_bad_record_is_reported_rejected_and_survived() {
         for line in &bad_lines {
             let original = input_lines[*line as usize - 1];
             assert!(
-                rejected.windows(original.len().max(1)).any(|w| w == original),
+                rejected
+                    .windows(original.len().max(1))
+                    .any(|w| w == original),
                 "{name}: line {line} not in --reject output"
             );
         }
@@ -56,14 +70,20 @@ fn strict_stops_at_the_first_bad_record() {
     let dir = fixtures().join("shapes/bad");
     let run = run_file(&dir.join("badjson.ndjson"), &["--strict"]);
     assert_eq!(run.code, Some(1));
-    assert_eq!(run.records(), read_lines(&dir.join("badjson.expected.ndjson"))[..3].to_vec());
+    assert_eq!(
+        run.records(),
+        read_lines(&dir.join("badjson.expected.ndjson"))[..3].to_vec()
+    );
     assert!(run.stderr.contains("--strict"), "{}", run.stderr);
 }
 
 #[test]
 fn records_over_max_record_bytes_are_rejected_whole() {
     let good = read_lines(&fixtures().join("shapes/base.ndjson"));
-    let big = format!(r#"{{"eventVersion":"1.08","eventName":"Big","eventID":"big","requestParameters":{{"blob":"{}"}}}}"#, "x".repeat(300_000));
+    let big = format!(
+        r#"{{"eventVersion":"1.08","eventName":"Big","eventID":"big","requestParameters":{{"blob":"{}"}}}}"#,
+        "x".repeat(300_000)
+    );
     let mut input = Vec::new();
     for l in &good[..2] {
         input.extend_from_slice(l);
@@ -76,11 +96,27 @@ fn records_over_max_record_bytes_are_rejected_whole() {
         input.push(b'\n');
     }
     let reject = scratch("oversize").join("rejected");
-    let run = run(&["--max-record-bytes", "100K", "--reject", reject.to_str().unwrap()], Some(&input));
+    let run = run(
+        &[
+            "--max-record-bytes",
+            "100K",
+            "--reject",
+            reject.to_str().unwrap(),
+        ],
+        Some(&input),
+    );
     assert_eq!(run.code, Some(0));
     assert_eq!(run.records(), good[..4].to_vec());
-    assert!(run.stderr.contains("<stdin>:3: record larger than --max-record-bytes"), "{}", run.stderr);
-    assert_eq!(std::fs::read(&reject).unwrap(), format!("{big}\n").into_bytes());
+    assert!(
+        run.stderr
+            .contains("<stdin>:3: record larger than --max-record-bytes"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(&reject).unwrap(),
+        format!("{big}\n").into_bytes()
+    );
     // With room for it, the same record passes.
     let run2 = crate::util::run(&["--max-record-bytes", "1M"], Some(&input));
     assert_eq!(run2.records().len(), 5);
@@ -91,7 +127,11 @@ fn an_unreadable_file_fails_the_run_but_not_the_other_files() {
     let lines = fixtures().join("shapes/lines.ndjson");
     let run = run(&["/nonexistent/ctail-input", lines.to_str().unwrap()], None);
     assert_eq!(run.code, Some(1));
-    assert!(run.stderr.contains("/nonexistent/ctail-input"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("/nonexistent/ctail-input"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(run.records().len(), 9);
 }
 
@@ -100,10 +140,19 @@ fn messages_are_rate_limited_and_counted() {
     let input = "not json\n".repeat(500);
     let run = run(&["--stats"], Some(input.as_bytes()));
     assert_eq!(run.code, Some(0));
-    let reported = run.stderr.lines().filter(|l| l.starts_with("ctail-filter: <stdin>:")).count();
+    let reported = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("ctail-filter: <stdin>:"))
+        .count();
     assert_eq!(reported, 20, "{}", run.stderr);
-    assert!(run.stderr.contains("500 bad records in all"), "{}", run.stderr);
-    let stats: serde_json::Value = serde_json::from_str(run.stderr.lines().last().unwrap()).unwrap();
+    assert!(
+        run.stderr.contains("500 bad records in all"),
+        "{}",
+        run.stderr
+    );
+    let stats: serde_json::Value =
+        serde_json::from_str(run.stderr.lines().last().unwrap()).unwrap();
     assert_eq!(stats["rejected"], 500);
     // --quiet: no messages, the stats line still printed.
     let quiet = crate::util::run(&["--quiet"], Some(input.as_bytes()));

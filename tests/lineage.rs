@@ -10,7 +10,14 @@ fn every_creating_path() {
         .expect("lineage fixtures")
         .filter_map(|e| {
             let p = e.unwrap().path();
-            (p.extension()? == "tsv").then(|| p.file_name().unwrap().to_str().unwrap().trim_end_matches(".expect.tsv").to_string())
+            (p.extension()? == "tsv").then(|| {
+                p.file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .trim_end_matches(".expect.tsv")
+                    .to_string()
+            })
         })
         .collect();
     names.sort();
@@ -20,12 +27,13 @@ fn every_creating_path() {
         let run = run_file(&dir.join(format!("{name}.ndjson")), &["--quiet"]);
         assert_eq!(run.code, Some(0), "{name}");
         let out = run.json();
-        let expect: Vec<Vec<String>> = std::fs::read_to_string(dir.join(format!("{name}.expect.tsv")))
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .map(|l| l.split('\t').map(str::to_string).collect())
-            .collect();
+        let expect: Vec<Vec<String>> =
+            std::fs::read_to_string(dir.join(format!("{name}.expect.tsv")))
+                .unwrap()
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+                .map(|l| l.split('\t').map(str::to_string).collect())
+                .collect();
         assert_eq!(out.len(), expect.len(), "{name}: event count");
         for (ev, want) in out.iter().zip(&expect) {
             let c = &ev["ctail"];
@@ -48,9 +56,19 @@ fn every_creating_path() {
                 key,
             ];
             if got[..] != want[..4] {
-                failures.push(format!("{name}: {} expected {:?} got {:?}", got[0], &want[1..4], &got[1..]));
+                failures.push(format!(
+                    "{name}: {} expected {:?} got {:?}",
+                    got[0],
+                    &want[1..4],
+                    &got[1..]
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -27,7 +27,10 @@ fn man_page_is_current() {
         std::fs::write(&path, &fresh).expect("write man page");
     }
     let committed = std::fs::read(&path).unwrap_or_default();
-    assert!(committed == fresh, "man/ctail-filter.1 is stale: run `UPDATE_MAN=1 cargo test man_page` and commit it");
+    assert!(
+        committed == fresh,
+        "man/ctail-filter.1 is stale: run `UPDATE_MAN=1 cargo test man_page` and commit it"
+    );
 }
 
 #[test]
@@ -35,13 +38,34 @@ fn man_page_documents_every_flag_and_annotation_field() {
     let page = String::from_utf8(render()).unwrap();
     for arg in Cli::command().get_arguments() {
         if let Some(long) = arg.get_long() {
-            assert!(page.contains(&format!("\\-\\-{}", long.replace('-', "\\-"))), "--{long} missing from the man page");
+            assert!(
+                page.contains(&format!("\\-\\-{}", long.replace('-', "\\-"))),
+                "--{long} missing from the man page"
+            );
         }
     }
-    for field in ["session", "origin", "chain", "confidence", "candidates", "reason", "sourceIdentity", "sourceIdentityMismatch", "truncated", "via", "eventID"] {
-        assert!(page.contains(field), "annotation field {field} missing from the man page");
+    for field in [
+        "session",
+        "origin",
+        "chain",
+        "confidence",
+        "candidates",
+        "reason",
+        "sourceIdentity",
+        "sourceIdentityMismatch",
+        "truncated",
+        "via",
+        "eventID",
+    ] {
+        assert!(
+            page.contains(field),
+            "annotation field {field} missing from the man page"
+        );
     }
     for section in ["EXIT STATUS", "INPUT SHAPES", "ANNOTATION"] {
-        assert!(page.contains(section), "{section} missing from the man page");
+        assert!(
+            page.contains(section),
+            "{section} missing from the man page"
+        );
     }
 }

@@ -16,7 +16,12 @@ fn every_shared_data_stream_comes_out_whole() {
         }
         let run = run_file(&path, &["--quiet"]);
         assert_eq!(run.code, Some(0), "{}", path.display());
-        assert_eq!(run.records(), read_lines(&path), "{}: records not kept byte for byte", path.display());
+        assert_eq!(
+            run.records(),
+            read_lines(&path),
+            "{}: records not kept byte for byte",
+            path.display()
+        );
         streams += 1;
     }
     assert!(streams >= 6);
@@ -26,7 +31,10 @@ fn every_shared_data_stream_comes_out_whole() {
 fn the_original_s3_delivery_files_as_arguments() {
     let Some(data) = shared_data() else { return };
     let dir = data.join("invictus/s3");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert!(files.len() >= 50);
     // What each file holds, read independently of the binary.
@@ -34,7 +42,9 @@ fn the_original_s3_delivery_files_as_arguments() {
     for f in &files {
         let mut text = String::new();
         use std::io::Read;
-        flate2::read::MultiGzDecoder::new(std::fs::File::open(f).unwrap()).read_to_string(&mut text).unwrap();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(f).unwrap())
+            .read_to_string(&mut text)
+            .unwrap();
         #[derive(serde::Deserialize)]
         struct S3<'a> {
             #[serde(borrow, rename = "Records")]
@@ -59,8 +69,16 @@ fn issued_keys_link(out: &[Value]) -> usize {
     for ev in out {
         let key = ev["userIdentity"]["accessKeyId"].as_str().unwrap_or("");
         if let Some(origin) = issued.get(key) {
-            assert_eq!(&ev["ctail"]["origin"], origin, "call with issued key {key}: {}", ev["eventID"]);
-            assert_eq!(ev["ctail"]["confidence"], "exact", "call with issued key {key}: {}", ev["eventID"]);
+            assert_eq!(
+                &ev["ctail"]["origin"], origin,
+                "call with issued key {key}: {}",
+                ev["eventID"]
+            );
+            assert_eq!(
+                ev["ctail"]["confidence"], "exact",
+                "call with issued key {key}: {}",
+                ev["eventID"]
+            );
             checked += 1;
         }
         if ev["errorCode"].is_null() {
@@ -82,10 +100,16 @@ fn invictus_slice_lineage() {
     assert!(issued_keys_link(&out) >= 10);
     // bert-jan's two same-second AssumeRoles issue two keys; the session's 29 calls use one.
     let role = "arn:aws:sts::123837392027:assumed-role/stratus-red-team-ec2-get-password-data-role/aws-go-sdk-1688990082523310002";
-    let calls: Vec<&Value> = out.iter().filter(|e| e["userIdentity"]["arn"] == role).collect();
+    let calls: Vec<&Value> = out
+        .iter()
+        .filter(|e| e["userIdentity"]["arn"] == role)
+        .collect();
     assert!(calls.len() >= 29);
     for c in calls {
-        assert_eq!(c["ctail"]["origin"]["arn"], "arn:aws:iam::123837392027:user/bert-jan");
+        assert_eq!(
+            c["ctail"]["origin"]["arn"],
+            "arn:aws:iam::123837392027:user/bert-jan"
+        );
         assert_eq!(c["ctail"]["confidence"], "exact");
         let chain = c["ctail"]["chain"].as_array().unwrap();
         assert_eq!(chain.len(), 1);
@@ -93,7 +117,14 @@ fn invictus_slice_lineage() {
         assert_eq!(chain[0]["eventID"], "bbe86c7c-5981-4ac8-ad20-9248612b16c1");
     }
     // The EC2 instance's calls name the instance.
-    let inst: Vec<&Value> = out.iter().filter(|e| e["userIdentity"]["arn"].as_str().is_some_and(|a| a.ends_with("/i-05c30218156bcc246"))).collect();
+    let inst: Vec<&Value> = out
+        .iter()
+        .filter(|e| {
+            e["userIdentity"]["arn"]
+                .as_str()
+                .is_some_and(|a| a.ends_with("/i-05c30218156bcc246"))
+        })
+        .collect();
     assert!(!inst.is_empty());
     for c in inst {
         assert_eq!(c["ctail"]["origin"]["type"], "AWSService");
@@ -110,7 +141,10 @@ fn invictus_and_stratus_issued_keys_link() {
         let checked = issued_keys_link(&out);
         assert!(checked > 0, "{name}: no issued key used later");
         // Nothing from a person is left without an origin when its creator is in the stream.
-        let federated: Vec<&Value> = out.iter().filter(|e| e["userIdentity"]["type"] == "FederatedUser").collect();
+        let federated: Vec<&Value> = out
+            .iter()
+            .filter(|e| e["userIdentity"]["type"] == "FederatedUser")
+            .collect();
         for f in federated {
             assert_eq!(f["ctail"]["confidence"], "exact");
             assert_eq!(f["ctail"]["origin"]["type"], "IAMUser");

@@ -9,7 +9,12 @@ fn manifest() -> Vec<(String, String, usize, String)> {
         .skip(1)
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
-            (f[0].to_string(), f[1].to_string(), f[2].parse().expect("count"), f[3].to_string())
+            (
+                f[0].to_string(),
+                f[1].to_string(),
+                f[2].parse().expect("count"),
+                f[3].to_string(),
+            )
         })
         .collect()
 }
@@ -18,7 +23,9 @@ fn manifest() -> Vec<(String, String, usize, String)> {
 fn every_shape_as_a_file_argument() {
     let dir = fixtures().join("shapes");
     let mut checked = 0;
-    for (input, expected, count, shape) in manifest().into_iter().filter(|m| !m.0.starts_with("bad/")) {
+    for (input, expected, count, shape) in
+        manifest().into_iter().filter(|m| !m.0.starts_with("bad/"))
+    {
         let run = run_file(&dir.join(&input), &[]);
         assert_eq!(run.code, Some(0), "{input} ({shape}): {}", run.stderr);
         assert_eq!(run.stderr, "", "{input} ({shape}) reported something");
@@ -27,7 +34,11 @@ fn every_shape_as_a_file_argument() {
         let got = run.records();
         assert_eq!(got.len(), want.len(), "{input} ({shape}): record count");
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert_eq!(String::from_utf8_lossy(g), String::from_utf8_lossy(w), "{input} ({shape}) record {i}");
+            assert_eq!(
+                String::from_utf8_lossy(g),
+                String::from_utf8_lossy(w),
+                "{input} ({shape}) record {i}"
+            );
         }
         checked += 1;
     }
@@ -41,7 +52,11 @@ fn every_shape_on_stdin() {
         let data = std::fs::read(dir.join(&input)).expect("fixture");
         let run = run(&[], Some(&data));
         assert_eq!(run.code, Some(0), "{input} ({shape}): {}", run.stderr);
-        assert_eq!(run.records(), read_lines(&dir.join(&expected)), "{input} ({shape}) on stdin");
+        assert_eq!(
+            run.records(),
+            read_lines(&dir.join(&expected)),
+            "{input} ({shape}) on stdin"
+        );
     }
 }
 
@@ -51,7 +66,10 @@ fn several_files_and_dash_in_order() {
     let lines = dir.join("lines.ndjson");
     let gz = dir.join("s3.json.gz");
     let stdin = std::fs::read(dir.join("eventbridge.ndjson")).unwrap();
-    let run = run(&[lines.to_str().unwrap(), "-", gz.to_str().unwrap()], Some(&stdin));
+    let run = run(
+        &[lines.to_str().unwrap(), "-", gz.to_str().unwrap()],
+        Some(&stdin),
+    );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let mut want = read_lines(&dir.join("lines.expected.ndjson"));
     want.extend(read_lines(&dir.join("eventbridge.expected.ndjson")));

@@ -65,5 +65,8 @@ fn line_buffered_and_empty_input() {
     assert_eq!(run.code, Some(0));
     assert!(run.stdout.is_empty());
     let run = crate::util::run(&[], Some(b"\n\r\n   \n"));
-    assert_eq!((run.code, run.stdout.len(), run.stderr.as_str()), (Some(0), 0, ""));
+    assert_eq!(
+        (run.code, run.stdout.len(), run.stderr.as_str()),
+        (Some(0), 0, "")
+    );
 }

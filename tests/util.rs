@@ -34,14 +34,24 @@ pub struct Run {
 
 impl Run {
     pub fn lines(&self) -> Vec<&[u8]> {
-        self.stdout.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect()
+        self.stdout
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect()
     }
 
     /// Every output line parsed as JSON.
     pub fn json(&self) -> Vec<serde_json::Value> {
         self.lines()
             .iter()
-            .map(|l| serde_json::from_slice(l).unwrap_or_else(|e| panic!("output line is not JSON ({e}): {}", String::from_utf8_lossy(l))))
+            .map(|l| {
+                serde_json::from_slice(l).unwrap_or_else(|e| {
+                    panic!(
+                        "output line is not JSON ({e}): {}",
+                        String::from_utf8_lossy(l)
+                    )
+                })
+            })
             .collect()
     }
 
@@ -54,10 +64,16 @@ impl Run {
 /// Removes `,"ctail":{…}` (the last member) from one output line, checking that it is there.
 pub fn strip_annotation(line: &[u8]) -> Vec<u8> {
     let text = std::str::from_utf8(line).expect("output is UTF-8");
-    let at = text.rfind(",\"ctail\":{\"session\":").unwrap_or_else(|| panic!("no annotation in {text}"));
+    let at = text
+        .rfind(",\"ctail\":{\"session\":")
+        .unwrap_or_else(|| panic!("no annotation in {text}"));
     let ann = &text[at + 9..text.len() - 1];
-    let v: serde_json::Value = serde_json::from_str(ann).unwrap_or_else(|e| panic!("annotation is not JSON ({e}): {ann}"));
-    assert!(v.get("confidence").is_some(), "annotation without confidence: {ann}");
+    let v: serde_json::Value =
+        serde_json::from_str(ann).unwrap_or_else(|e| panic!("annotation is not JSON ({e}): {ann}"));
+    assert!(
+        v.get("confidence").is_some(),
+        "annotation without confidence: {ann}"
+    );
     assert!(text.ends_with('}'));
     let mut out = text[..at].as_bytes().to_vec();
     out.push(b'}');
@@ -68,7 +84,11 @@ pub fn strip_annotation(line: &[u8]) -> Vec<u8> {
 pub fn run(args: &[&str], stdin: Option<&[u8]>) -> Run {
     let mut cmd = Command::new(bin());
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     let mut child = cmd.spawn().expect("spawn ctail-filter");
     let writer = stdin.map(|data| {
         let data = data.to_vec();
@@ -84,7 +104,12 @@ pub fn run(args: &[&str], stdin: Option<&[u8]>) -> Run {
         stderr
     });
     let mut stdout = Vec::new();
-    child.stdout.take().expect("stdout").read_to_end(&mut stdout).expect("read stdout");
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_end(&mut stdout)
+        .expect("read stdout");
     let status = child.wait().expect("wait");
     if let Some(w) = writer {
         w.join().expect("writer thread");

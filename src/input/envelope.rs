@@ -85,9 +85,10 @@ impl Unwrapper {
         if text.starts_with('[') {
             return match serde_json::from_str::<Vec<&RawValue>>(text) {
                 // An array that holds no object at all is one bad value, not many.
-                Ok(items) if !items.iter().any(|i| i.get().starts_with('{')) => {
-                    visit(Item::Bad { bytes, error: RecordError::NotCloudTrail })
-                }
+                Ok(items) if !items.iter().any(|i| i.get().starts_with('{')) => visit(Item::Bad {
+                    bytes,
+                    error: RecordError::NotCloudTrail,
+                }),
                 Ok(items) => self.elements(&items, level, visit),
                 Err(e) => visit(Item::Bad {
                     bytes,

@@ -39,10 +39,11 @@ impl Lineage {
                 Some(service) => {
                     // EC2 fetching an instance profile's credentials acts for that instance, and
                     // names it as the session name.
-                    let instance = (service == "ec2.amazonaws.com" && ev.event_name.get() == Some("AssumeRole"))
-                        .then(|| ev.request_parameters.role_session_name.get())
-                        .flatten()
-                        .filter(|s| s.starts_with("i-"));
+                    let instance = (service == "ec2.amazonaws.com"
+                        && ev.event_name.get() == Some("AssumeRole"))
+                    .then(|| ev.request_parameters.role_session_name.get())
+                    .flatten()
+                    .filter(|s| s.starts_with("i-"));
                     let n = self.service_origin(service, instance);
                     let id = n.id;
                     Some((n, id))

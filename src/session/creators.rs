@@ -157,9 +157,24 @@ impl Lineage {
         };
         let child = match via {
             Via::AssumeRole | Via::AssumeRoleWithSaml | Via::AssumeRoleWithWebIdentity => {
-                let Some(arn) = re.assumed_role_user.arn.get() else {
-                    self.stats.failed_creations += 1;
-                    return None;
+                // Service-assumed roles (EC2, Lambda) log no assumedRoleUser: the session ARN
+                // follows from the role and the session name asked for.
+                let derived;
+                let arn = match re.assumed_role_user.arn.get() {
+                    Some(a) => a,
+                    None => match assumed_role_arn(
+                        ev.request_parameters.role_arn.get(),
+                        ev.request_parameters.role_session_name.get(),
+                    ) {
+                        Some(a) if issued.is_some() => {
+                            derived = a;
+                            &derived
+                        }
+                        _ => {
+                            self.stats.failed_creations += 1;
+                            return None;
+                        }
+                    },
                 };
                 let session_name = role_session_of(arn).map(|(_, s)| s);
                 if via == Via::AssumeRoleWithSaml {
@@ -316,7 +331,10 @@ impl Lineage {
                 return;
             }
         }
-        if creators.iter().any(|e| Rc::ptr_eq(&e.parent, &edge.parent) && e.issued_key == edge.issued_key) {
+        if creators
+            .iter()
+            .any(|e| Rc::ptr_eq(&e.parent, &edge.parent) && e.issued_key == edge.issued_key)
+        {
             // The same parent minting the same identity twice (two sign-ins in one second): one
             // lineage, nothing to tell apart.
             return;
@@ -399,6 +417,18 @@ impl Lineage {
     }
 }
 
+/// `arn:aws:iam::ACCT:role/path/NAME` + SESSION → `arn:aws:sts::ACCT:assumed-role/NAME/SESSION`.
+fn assumed_role_arn(role_arn: Option<&str>, session: Option<&str>) -> Option<String> {
+    let (role_arn, session) = (role_arn?, session?);
+    let (head, path) = role_arn.split_once(":role/")?;
+    let partition = head.strip_prefix("arn:")?.split(':').next()?;
+    let account = account_of(role_arn)?;
+    let name = path.rsplit('/').next().filter(|n| !n.is_empty())?;
+    Some(format!(
+        "arn:{partition}:sts::{account}:assumed-role/{name}/{session}"
+    ))
+}
+
 /// What makes two records the same event: sharedEventID (both copies of a cross-account call),
 /// else eventID with the recipient account.
 pub(crate) fn event_key(ev: &Event<'_>) -> u64 {
@@ -410,5 +440,31 @@ pub(crate) fn event_key(ev: &Event<'_>) -> u64 {
             ev.recipient_account_id.get().unwrap_or("").as_bytes(),
         ]),
         (None, None) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_arn_from_role_and_session_name() {
+        assert_eq!(
+            assumed_role_arn(
+                Some("arn:aws:iam::123837392027:role/aws-service-role/x.amazonaws.com/Svc"),
+                Some("i-1")
+            )
+            .as_deref(),
+            Some("arn:aws:sts::123837392027:assumed-role/Svc/i-1")
+        );
+        assert_eq!(
+            assumed_role_arn(Some("arn:aws-cn:iam::1:role/r"), Some("s")).as_deref(),
+            Some("arn:aws-cn:sts::1:assumed-role/r/s")
+        );
+        assert_eq!(
+            assumed_role_arn(Some("arn:aws:iam::1:user/r"), Some("s")),
+            None
+        );
+        assert_eq!(assumed_role_arn(Some("arn:aws:iam::1:role/r"), None), None);
     }
 }

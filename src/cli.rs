@@ -20,6 +20,7 @@ EXIT STATUS:
   0  all input was read (bad records are reported, not fatal)
   1  a fatal error: an unreadable input, a write error, or a bad record with --strict
   2  usage error
+  130, 143  stopped by SIGINT or SIGTERM, after releasing held events and flushing
 
 EXAMPLES:
   aws logs tail /cloudtrail --follow | ctail-filter --identity alice | jq .ctail.origin
@@ -77,6 +78,47 @@ pub struct Cli {
     /// At exit, print one JSON object of counters on stderr.
     #[arg(long)]
     pub stats: bool,
+
+    /// How long an event of a not-yet-known session waits for its creating event (0: no wait).
+    ///
+    /// CloudTrail delivers about 5 minutes late on average and up to about 15, out of order, so a
+    /// session is often used before the event that created it arrives. Such an event is held and
+    /// released, annotated, the moment its creating event arrives; or `unlinked` once DURATION has
+    /// passed in event time (against the largest eventTime seen) or in wall time since it arrived
+    /// (so an idle live stream never sits on it). Events of known sessions are never delayed, and
+    /// a session released unlinked once does not delay its later events again. End of input and
+    /// SIGINT/SIGTERM release everything. Units: ms, s, m, h, d.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration_arg)]
+    pub hold: std::time::Duration,
+
+    /// Events held at most; on overflow the oldest goes out as it stands (unlinked).
+    #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_held: u64,
+
+    /// Hold events of sessions younger than DURATION (event time) until a colliding creator could
+    /// no longer arrive (default 0: live tailing stays live).
+    ///
+    /// AWS recycles temporary access keys: two sessions can share every logged attribute, and the
+    /// second creating event may arrive after the first session's calls went out as certain. With
+    /// --settle, no call of a session younger than DURATION is released before DURATION has passed
+    /// since the session's creation, in event time (or in wall time since the call arrived), so a
+    /// late colliding creator still makes it ambiguous. This trades latency for certainty: use it
+    /// for backfills and audits (15m covers CloudTrail's delivery delay), not for live tailing.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = parse_duration_arg)]
+    pub settle: std::time::Duration,
+
+    /// Drop a record whose eventID and recipientAccountId were seen before (remembers the last
+    /// 500,000 to 1,000,000 ids).
+    ///
+    /// Without it, both copies of a duplicate come out (they never count twice in attribution).
+    /// The two copies of a cross-account call are two records (their recipient accounts differ)
+    /// and are both kept.
+    #[arg(long)]
+    pub dedupe: bool,
+}
+
+fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    crate::time::parse_duration(s)
 }
 
 /// Everything the pipeline needs, resolved from the flags.
@@ -91,6 +133,10 @@ pub struct Config {
     pub line_buffered: bool,
     pub quiet: bool,
     pub stats: bool,
+    pub hold: std::time::Duration,
+    pub max_held: usize,
+    pub settle: std::time::Duration,
+    pub dedupe: bool,
 }
 
 impl Cli {
@@ -110,6 +156,10 @@ impl Cli {
             line_buffered: self.line_buffered,
             quiet: self.quiet,
             stats: self.stats,
+            hold: self.hold,
+            max_held: usize::try_from(self.max_held).unwrap_or(usize::MAX),
+            settle: self.settle,
+            dedupe: self.dedupe,
         }
     }
 }
@@ -122,10 +172,7 @@ impl Default for Config {
 
 /// Reads `64M`, `512K`, `1G`, `1000` (bytes); binary units.
 pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s
-        .trim()
-        .trim_end_matches(['B', 'b'])
-        .trim_end_matches(['i']);
+    let t = s.trim().trim_end_matches(['B', 'b']).trim_end_matches(['i']);
     let (num, mult) = match t.chars().last() {
         Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
         Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),

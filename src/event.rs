@@ -388,12 +388,7 @@ mod tests {
         assert!(e.user_identity.arn.get().is_none());
         assert!(e.event_time.get().is_none());
         assert_eq!(e.recipient_account_id.get(), Some("123456789012"));
-        assert!(e
-            .response_elements
-            .credentials
-            .access_key_id
-            .get()
-            .is_none());
+        assert!(e.response_elements.credentials.access_key_id.get().is_none());
     }
 
     #[test]
@@ -418,10 +413,7 @@ mod tests {
             "[".repeat(200),
             "]".repeat(200)
         );
-        assert!(decode(&deep)
-            .unwrap_err()
-            .to_string()
-            .contains("recursion limit"));
+        assert!(decode(&deep).unwrap_err().to_string().contains("recursion limit"));
         let ok = format!(
             "{{\"eventName\":\"A\",\"x\":{}{}}}",
             "[".repeat(100),

@@ -17,8 +17,7 @@ pub struct Patterns {
 
 impl Patterns {
     pub fn new<I: IntoIterator<Item = String>>(patterns: I) -> Option<Self> {
-        let (globs, exact): (Vec<String>, Vec<String>) =
-            patterns.into_iter().partition(|p| p.contains('*'));
+        let (globs, exact): (Vec<String>, Vec<String>) = patterns.into_iter().partition(|p| p.contains('*'));
         (!globs.is_empty() || !exact.is_empty()).then_some(Patterns { exact, globs })
     }
 }
@@ -26,10 +25,7 @@ impl Patterns {
 impl IdentityMatch for Patterns {
     fn matches(&self, value: &str) -> bool {
         self.exact.iter().any(|p| p == value)
-            || self
-                .globs
-                .iter()
-                .any(|g| glob(g.as_bytes(), value.as_bytes()))
+            || self.globs.iter().any(|g| glob(g.as_bytes(), value.as_bytes()))
     }
 }
 

@@ -8,10 +8,13 @@
 //! input::framer        bytes -> one JSON value per record (lines, prefixes, pretty JSON)
 //! input::envelope      S3 Records, EventBridge, lookup-events, kcat -> CloudTrail records
 //! event                borrowed, lenient decode of the fields attribution reads
+//! dedupe               --dedupe: recently seen event ids
 //! session              the bounded session table and the lineage rules
+//! hold                 events of not-yet-known sessions wait for their creator
 //! filter               --identity patterns
 //! output               the original bytes with "ctail":{…} spliced in as the last member
-//! pipeline             the loop joining them
+//! sink                 one record through dedupe, lineage, hold, filter and output
+//! pipeline             the loop joining them: reading, idle flushes, signals
 //! ```
 //!
 //! ```
@@ -28,11 +31,14 @@
 //! assert_eq!(line["ctail"]["confidence"], "exact");
 //! ```
 
-pub mod cli;
-pub mod event;
-pub mod filter;
-pub mod input;
-pub mod output;
-pub mod pipeline;
-pub mod session;
-pub mod time;
+pub mod cli; // flags -> Config
+pub mod input; // reading, framing, envelopes
+pub mod event; // the borrowed view of a record
+pub mod time; // CloudTrail's time formats
+pub mod dedupe; // --dedupe
+pub mod session; // the session table and lineage rules
+pub mod hold; // waiting for late creators
+pub mod filter; // --identity
+pub mod output; // annotation and writing
+pub mod sink; // one record through all of the above
+pub mod pipeline; // the loop

@@ -16,5 +16,5 @@ fn main() -> ExitCode {
             Exit::Failure
         }
     };
-    ExitCode::from(code as u8)
+    ExitCode::from(code.code())
 }

@@ -1,27 +1,46 @@
-//! The one loop joining the stages: read → frame → unwrap → attribute → filter → write.
+//! The one loop joining the stages: read → frame → [`Sink`] (attribute, hold, filter, write).
+//!
+//! The reader runs on its own thread; this loop flushes whenever it has nothing more to read,
+//! releases held events by wall clock while input is idle, and stops cleanly on SIGINT/SIGTERM.
 
 use crate::cli::Config;
+use crate::dedupe::Dedupe;
 use crate::filter::Patterns;
-use crate::input::envelope::{Item, Record, Unwrapper};
-use crate::input::framer::{Frame, Framer};
+use crate::hold::HoldBuffer;
+use crate::input::envelope::Unwrapper;
+use crate::input::framer::Framer;
 use crate::input::{spawn_reader, Chunk, Source};
-use crate::output::annotate::write_annotation;
 use crate::output::{Output, Reject, Reporter};
-use crate::session::resolve::Chain;
 use crate::session::{IdentityMatch, Lineage};
+use crate::sink::Sink;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How the run ended, as the process exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// All input was read.
-    Success = 0,
+    Success,
     /// An input could not be read, output could not be written, or `--strict` met a bad record.
-    Failure = 1,
+    Failure,
     /// Bad flags.
-    Usage = 2,
+    Usage,
+    /// Stopped by a signal (SIGINT, SIGTERM) after releasing and flushing everything: 128 + it.
+    Signal(u8),
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Usage => 2,
+            Exit::Signal(s) => 128 + s,
+        }
+    }
 }
 
 /// Errors that end a run.
@@ -31,6 +50,8 @@ pub enum Error {
     Write(io::Error),
     /// `--reject FILE` could not be created or written.
     Reject(std::path::PathBuf, io::Error),
+    /// Signal handlers could not be installed.
+    Signals(io::Error),
 }
 
 impl std::fmt::Display for Error {
@@ -38,38 +59,26 @@ impl std::fmt::Display for Error {
         match self {
             Error::Write(e) => write!(f, "writing output: {e}"),
             Error::Reject(p, e) => write!(f, "{}: {e}", p.display()),
+            Error::Signals(e) => write!(f, "installing signal handlers: {e}"),
         }
     }
 }
 
 impl std::error::Error for Error {}
 
-/// Counters of the pipeline stage (`--stats`).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Counts {
-    pub records_in: u64,
-    pub bytes_in: u64,
-    pub filtered_out: u64,
-}
-
-/// Everything a record passes through after framing.
-struct Sink<W: Write> {
-    lineage: Lineage,
-    chain: Chain,
-    out: Output<W>,
-    reject: Option<(std::path::PathBuf, Reject)>,
-    report: Reporter,
-    counts: Counts,
-    filtering: bool,
-    strict: bool,
-    /// Set by `--strict` at the first bad record.
-    stopped: bool,
-}
+/// How long the loop waits for input before looking at the clock and the signals again.
+const TICK: Duration = Duration::from_millis(100);
+/// Recent event ids `--dedupe` remembers at least (and twice this at most).
+const DEDUPE_IDS: usize = 500_000;
 
 /// Runs the whole pipeline over `config.sources`, writing to `out`.
 pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
-    let matcher = Patterns::new(config.identity.iter().cloned())
-        .map(|p| Box::new(p) as Box<dyn IdentityMatch>);
+    let signal = Arc::new(AtomicUsize::new(0));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize).map_err(Error::Signals)?;
+    }
+    let matcher =
+        Patterns::new(config.identity.iter().cloned()).map(|p| Box::new(p) as Box<dyn IdentityMatch>);
     let filtering = matcher.is_some();
     let reject = match &config.reject {
         Some(p) => Some((
@@ -78,20 +87,19 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
         )),
         None => None,
     };
-    let mut sink = Sink {
-        lineage: Lineage::new(config.max_sessions, matcher),
-        chain: Chain::default(),
-        out: Output::new(out, config.line_buffered),
+    let mut sink = Sink::new(
+        Lineage::new(config.max_sessions, matcher),
+        HoldBuffer::new(config.hold, config.hold, config.max_held, config.settle),
+        config.dedupe.then(|| Dedupe::new(DEDUPE_IDS)),
+        Output::new(out, config.line_buffered),
         reject,
-        report: Reporter {
+        Reporter {
             quiet: config.quiet,
             ..Reporter::default()
         },
-        counts: Counts::default(),
         filtering,
-        strict: config.strict,
-        stopped: false,
-    };
+        config.strict,
+    );
     let started = Instant::now();
     let mut framer = Framer::new(config.max_record_bytes);
     let mut unwrapper = Unwrapper::default();
@@ -101,12 +109,18 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
 
     let result = (|| -> Result<(), Error> {
         loop {
+            let sig = signal.load(Ordering::Relaxed);
+            if sig != 0 {
+                exit = Exit::Signal(sig as u8);
+                return Ok(());
+            }
             let chunk = match rx.try_recv() {
                 Ok(c) => c,
                 Err(TryRecvError::Empty) => {
                     // Input is idle: whatever is buffered goes out now, so a live tail stays live.
+                    sink.release_due(Instant::now())?;
                     sink.flush()?;
-                    match rx.recv_timeout(Duration::from_millis(250)) {
+                    match rx.recv_timeout(TICK) {
                         Ok(c) => c,
                         Err(RecvTimeoutError::Timeout) => continue,
                         Err(RecvTimeoutError::Disconnected) => return Ok(()),
@@ -117,10 +131,7 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
             match chunk {
                 Chunk::Start(n) => {
                     framer.reset();
-                    current = config
-                        .sources
-                        .get(n)
-                        .map_or_else(String::new, Source::display);
+                    current = config.sources.get(n).map_or_else(String::new, Source::display);
                 }
                 Chunk::Data(buf) => {
                     sink.counts.bytes_in += buf.len() as u64;
@@ -144,13 +155,14 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
             }
         }
     })();
-    let result = result.and_then(|()| sink.flush());
+    // End of input, a signal or --strict: nothing held is lost.
+    let result = result
+        .and_then(|()| sink.release_all())
+        .and_then(|()| sink.flush());
     match result {
         Ok(()) => {}
-        Err(Error::Write(e)) if is_broken_pipe(&e) => {
-            // `| head -1`: the reader downstream has all it wants. A normal end.
-            return Ok(exit);
-        }
+        // `| head -1`: the reader downstream has all it wants. A normal end.
+        Err(Error::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(exit),
         Err(e) => return Err(e),
     }
     if sink.stopped {
@@ -158,143 +170,7 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     }
     sink.report.finish();
     if config.stats {
-        sink.print_stats(started.elapsed());
+        eprintln!("{}", sink.stats_json(started.elapsed()));
     }
     Ok(exit)
-}
-
-fn is_broken_pipe(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::BrokenPipe
-}
-
-impl<W: Write> Sink<W> {
-    fn drain(
-        &mut self,
-        framer: &mut Framer,
-        unwrapper: &mut Unwrapper,
-        input: &str,
-    ) -> Result<(), Error> {
-        while let Some(frame) = framer.next() {
-            if self.stopped {
-                return Ok(());
-            }
-            match frame {
-                Frame::Record { bytes, line } => {
-                    let mut result = Ok(());
-                    unwrapper.each(bytes, &mut |item| {
-                        if result.is_err() || self.stopped {
-                            return;
-                        }
-                        result = match item {
-                            Item::Record(rec) => self.record(&rec),
-                            Item::Bad { bytes, error } => {
-                                self.bad(input, line, bytes, true, &error)
-                            }
-                        };
-                    });
-                    result?;
-                }
-                Frame::Bad {
-                    bytes,
-                    line,
-                    reason,
-                    continues,
-                } => self.bad(input, line, bytes, !continues, &reason.as_str())?,
-                Frame::BadMore { bytes, last } => {
-                    if let Some((p, r)) = &mut self.reject {
-                        r.write(bytes, last)
-                            .map_err(|e| Error::Reject(p.clone(), e))?;
-                    }
-                }
-            }
-        }
-        for w in self.lineage.take_warnings() {
-            self.report.warning(&w);
-        }
-        Ok(())
-    }
-
-    fn record(&mut self, rec: &Record<'_, '_>) -> Result<(), Error> {
-        self.counts.records_in += 1;
-        let att = self.lineage.process(rec.event);
-        match &att.node {
-            Some(node) => self.chain.resolve(node, att.evidence, att.caller_guess),
-            None => self.chain.clear(),
-        }
-        if self.filtering {
-            let keep = self.chain.any_node(|n| n.matched.get())
-                || att.minted.as_ref().is_some_and(|m| m.matched.get());
-            if !keep {
-                self.counts.filtered_out += 1;
-                return Ok(());
-            }
-        }
-        let buf = self.out.buf();
-        let start = buf.len();
-        buf.extend_from_slice(&rec.text.as_bytes()[..rec.splice]);
-        buf.push(b',');
-        let si = rec
-            .event
-            .user_identity
-            .session_context
-            .source_identity
-            .get();
-        write_annotation(buf, att.session, &self.chain, si);
-        buf.extend_from_slice(b"}\n");
-        let len = buf.len() - start;
-        self.out.end_record(len).map_err(Error::Write)
-    }
-
-    fn bad(
-        &mut self,
-        input: &str,
-        line: u64,
-        bytes: &[u8],
-        end: bool,
-        what: &dyn std::fmt::Display,
-    ) -> Result<(), Error> {
-        self.report.bad_record(input, line, what);
-        if let Some((p, r)) = &mut self.reject {
-            r.write(bytes, end)
-                .map_err(|e| Error::Reject(p.clone(), e))?;
-        }
-        if self.strict {
-            self.stopped = true;
-            self.report
-                .error(&format_args!("{input}:{line}: stopping (--strict)"));
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<(), Error> {
-        if let Some((p, r)) = &mut self.reject {
-            r.flush().map_err(|e| Error::Reject(p.clone(), e))?;
-        }
-        self.out.flush().map_err(Error::Write)
-    }
-
-    fn print_stats(&self, elapsed: Duration) {
-        let t = self.lineage.table_stats();
-        let l = self.lineage.stats;
-        let secs = elapsed.as_secs_f64();
-        let stats = serde_json::json!({
-            "records_in": self.counts.records_in,
-            "records_out": self.out.records,
-            "bytes_in": self.counts.bytes_in,
-            "bytes_out": self.out.bytes,
-            "rejected": self.report.bad_records,
-            "filtered_out": self.counts.filtered_out,
-            "sessions_live": self.lineage.live_sessions(),
-            "sessions_created": t.sessions_created,
-            "sessions_evicted": t.evicted,
-            "sessions_expired": t.expired,
-            "edges": l.edges,
-            "failed_creations": l.failed_creations,
-            "collisions": l.collisions,
-            "late_links": l.late_links,
-            "elapsed_s": (secs * 1000.0).round() / 1000.0,
-            "mb_per_s": if secs > 0.0 { ((self.counts.bytes_in as f64 / 1e6 / secs) * 10.0).round() / 10.0 } else { 0.0 },
-        });
-        eprintln!("{stats}");
-    }
 }

@@ -177,11 +177,7 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         "m" | "min" => 60,
         "h" => 3600,
         "d" => 86_400,
-        _ => {
-            return Err(format!(
-                "`{s}`: unknown unit `{unit}` (use ms, s, m, h or d)"
-            ))
-        }
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m, h or d)")),
     };
     Ok(std::time::Duration::from_secs(n.saturating_mul(mult)))
 }
@@ -226,12 +222,7 @@ mod tests {
 
     #[test]
     fn iso_round_trip() {
-        for t in [
-            0,
-            1_688_989_338,
-            951_782_400, /* 2000-02-29 */
-            4_102_444_799,
-        ] {
+        for t in [0, 1_688_989_338, 951_782_400 /* 2000-02-29 */, 4_102_444_799] {
             let mut out = Vec::new();
             write_iso(&mut out, t);
             assert_eq!(parse_time(std::str::from_utf8(&out).unwrap()), Some(t));

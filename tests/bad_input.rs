@@ -15,10 +15,7 @@ fn bad_fixtures() -> Vec<(String, Vec<u64>)> {
                 .lines()
                 .map(|l| l.split('\t').next().unwrap().parse().unwrap())
                 .collect();
-            out.push((
-                path.file_stem().unwrap().to_str().unwrap().to_string(),
-                lines,
-            ));
+            out.push((path.file_stem().unwrap().to_str().unwrap().to_string(), lines));
         }
     }
     out.sort();
@@ -43,8 +40,7 @@ fn each_bad_record_is_reported_rejected_and_survived() {
         let shown = input.display().to_string();
         for line in &bad_lines {
             assert!(
-                run.stderr
-                    .contains(&format!("ctail-filter: {shown}:{line}: ")),
+                run.stderr.contains(&format!("ctail-filter: {shown}:{line}: ")),
                 "{name}: line {line} not reported in {:?}",
                 run.stderr
             );
@@ -56,9 +52,7 @@ fn each_bad_record_is_reported_rejected_and_survived() {
         for line in &bad_lines {
             let original = input_lines[*line as usize - 1];
             assert!(
-                rejected
-                    .windows(original.len().max(1))
-                    .any(|w| w == original),
+                rejected.windows(original.len().max(1)).any(|w| w == original),
                 "{name}: line {line} not in --reject output"
             );
         }
@@ -97,12 +91,7 @@ fn records_over_max_record_bytes_are_rejected_whole() {
     }
     let reject = scratch("oversize").join("rejected");
     let run = run(
-        &[
-            "--max-record-bytes",
-            "100K",
-            "--reject",
-            reject.to_str().unwrap(),
-        ],
+        &["--max-record-bytes", "100K", "--reject", reject.to_str().unwrap()],
         Some(&input),
     );
     assert_eq!(run.code, Some(0));
@@ -113,10 +102,7 @@ fn records_over_max_record_bytes_are_rejected_whole() {
         "{}",
         run.stderr
     );
-    assert_eq!(
-        std::fs::read(&reject).unwrap(),
-        format!("{big}\n").into_bytes()
-    );
+    assert_eq!(std::fs::read(&reject).unwrap(), format!("{big}\n").into_bytes());
     // With room for it, the same record passes.
     let run2 = crate::util::run(&["--max-record-bytes", "1M"], Some(&input));
     assert_eq!(run2.records().len(), 5);
@@ -127,11 +113,7 @@ fn an_unreadable_file_fails_the_run_but_not_the_other_files() {
     let lines = fixtures().join("shapes/lines.ndjson");
     let run = run(&["/nonexistent/ctail-input", lines.to_str().unwrap()], None);
     assert_eq!(run.code, Some(1));
-    assert!(
-        run.stderr.contains("/nonexistent/ctail-input"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("/nonexistent/ctail-input"), "{}", run.stderr);
     assert_eq!(run.records().len(), 9);
 }
 
@@ -146,13 +128,8 @@ fn messages_are_rate_limited_and_counted() {
         .filter(|l| l.starts_with("ctail-filter: <stdin>:"))
         .count();
     assert_eq!(reported, 20, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("500 bad records in all"),
-        "{}",
-        run.stderr
-    );
-    let stats: serde_json::Value =
-        serde_json::from_str(run.stderr.lines().last().unwrap()).unwrap();
+    assert!(run.stderr.contains("500 bad records in all"), "{}", run.stderr);
+    let stats: serde_json::Value = serde_json::from_str(run.stderr.lines().last().unwrap()).unwrap();
     assert_eq!(stats["rejected"], 500);
     // --quiet: no messages, the stats line still printed.
     let quiet = crate::util::run(&["--quiet"], Some(input.as_bytes()));

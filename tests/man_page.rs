@@ -63,9 +63,6 @@ fn man_page_documents_every_flag_and_annotation_field() {
         );
     }
     for section in ["EXIT STATUS", "INPUT SHAPES", "ANNOTATION"] {
-        assert!(
-            page.contains(section),
-            "{section} missing from the man page"
-        );
+        assert!(page.contains(section), "{section} missing from the man page");
     }
 }

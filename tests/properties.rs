@@ -27,13 +27,18 @@ proptest! {
             input.extend_from_slice(r.as_bytes());
             input.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
         }
-        let run = run(&[], Some(&input));
+        // In input order without holding...
+        let run = run(&["--hold", "0"], Some(&input));
         prop_assert_eq!(run.code, Some(0));
         let got = run.records();
         prop_assert_eq!(got.len(), records.len());
         for (g, r) in got.iter().zip(&records) {
             prop_assert_eq!(g.as_slice(), r.as_bytes());
         }
+        // ...and each exactly once with it.
+        let held = crate::util::run(&[], Some(&input));
+        let want: Vec<Vec<u8>> = records.iter().map(|r| r.as_bytes().to_vec()).collect();
+        prop_assert_eq!(sorted(held.records()), sorted(want));
     }
 
     #[test]
@@ -46,7 +51,7 @@ proptest! {
         input.push(b'\n');
         input.extend_from_slice(&good[1]);
         input.push(b'\n');
-        let run = run(&["--quiet"], Some(&input));
+        let run = run(&["--quiet", "--hold", "0"], Some(&input));
         prop_assert_eq!(run.code, Some(0));
         let got = run.records();
         // Junk with a newline may be cut into several bad pieces, and junk that happens to hold a

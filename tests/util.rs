@@ -46,10 +46,7 @@ impl Run {
             .iter()
             .map(|l| {
                 serde_json::from_slice(l).unwrap_or_else(|e| {
-                    panic!(
-                        "output line is not JSON ({e}): {}",
-                        String::from_utf8_lossy(l)
-                    )
+                    panic!("output line is not JSON ({e}): {}", String::from_utf8_lossy(l))
                 })
             })
             .collect()
@@ -135,6 +132,26 @@ pub fn read_lines(path: &Path) -> Vec<Vec<u8>> {
         .filter(|l| !l.is_empty())
         .map(<[u8]>::to_vec)
         .collect()
+}
+
+/// Asserts two lists of records are equal, saying where they first differ (not dumping bytes).
+#[track_caller]
+pub fn assert_records(got: &[Vec<u8>], want: &[Vec<u8>], what: &str) {
+    let show = |r: &[u8]| String::from_utf8_lossy(&r[..r.len().min(300)]).into_owned();
+    if let Some(i) = (0..got.len().min(want.len())).find(|&i| got[i] != want[i]) {
+        panic!(
+            "{what}: record {i} differs\n got: {}\nwant: {}",
+            show(&got[i]),
+            show(&want[i])
+        );
+    }
+    assert_eq!(got.len(), want.len(), "{what}: record count");
+}
+
+/// Records in a fixed order, to compare what came out regardless of the order it came out in.
+pub fn sorted(mut v: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    v.sort();
+    v
 }
 
 /// A fresh scratch directory under the target dir.

@@ -137,12 +137,10 @@ impl Unwrapper {
         match serde_json::from_str::<Containers<'_>>(text) {
             Ok(
                 Containers {
-                    records: Some(items),
-                    ..
+                    records: Some(items), ..
                 }
                 | Containers {
-                    events: Some(items),
-                    ..
+                    events: Some(items), ..
                 },
             ) => self.elements(&items, level, visit),
             Ok(_) => visit(Item::Bad {
@@ -292,13 +290,8 @@ mod tests {
     #[test]
     fn bad_values() {
         assert_eq!(records(r#"{"foo":1}"#), ["bad: not a CloudTrail event"]);
-        assert_eq!(
-            records(r#"{"eventName":"#)[0].split(':').next(),
-            Some("bad")
-        );
-        assert!(
-            records(&format!("{}{}", "[".repeat(1000), "]".repeat(1000)))[0].starts_with("bad")
-        );
+        assert_eq!(records(r#"{"eventName":"#)[0].split(':').next(), Some("bad"));
+        assert!(records(&format!("{}{}", "[".repeat(1000), "]".repeat(1000)))[0].starts_with("bad"));
         assert!(records(&format!(
             "{{\"eventName\":{}{}}}",
             "[".repeat(1000),

@@ -236,8 +236,7 @@ impl Framer {
             }
 
             // Strip colour codes first; they only ever appear outside records' strings.
-            let has_esc =
-                self.buf[start] != b'{' && memchr::memchr(0x1b, &self.buf[start..stop]).is_some();
+            let has_esc = self.buf[start] != b'{' && memchr::memchr(0x1b, &self.buf[start..stop]).is_some();
             let line: &[u8] = if has_esc {
                 self.scratch.clear();
                 strip_ansi_into(&self.buf[start..stop], &mut self.scratch);
@@ -347,12 +346,7 @@ impl Framer {
             if in_string {
                 self.gathered = g.text;
                 self.gathered.pop();
-                return Some(Out::Bad(
-                    Src::Gathered,
-                    line_no,
-                    BadReason::Truncated,
-                    false,
-                ));
+                return Some(Out::Bad(Src::Gathered, line_no, BadReason::Truncated, false));
             }
             self.gather = Some(g);
         }
@@ -390,12 +384,7 @@ impl Framer {
             if scan.feed(&self.buf[r]).is_none() {
                 self.skip = Some(Skip::Value(scan));
             }
-            return Out::Bad(
-                Src::Gathered,
-                g.line,
-                BadReason::TooLarge,
-                self.skip.is_some(),
-            );
+            return Out::Bad(Src::Gathered, g.line, BadReason::TooLarge, self.skip.is_some());
         }
         self.skip = Some(Skip::Line);
         Out::Bad(Src::Buf(r), self.line, BadReason::TooLarge, true)
@@ -448,20 +437,15 @@ mod tests {
                         ("rec".into(), line, String::from_utf8_lossy(bytes).into())
                     }
                     Frame::Bad {
-                        bytes,
-                        line,
-                        reason,
-                        ..
+                        bytes, line, reason, ..
                     } => (
                         format!("bad:{reason:?}"),
                         line,
                         String::from_utf8_lossy(bytes).into(),
                     ),
-                    Frame::BadMore { bytes, last } => (
-                        format!("more:{last}"),
-                        0,
-                        String::from_utf8_lossy(bytes).into(),
-                    ),
+                    Frame::BadMore { bytes, last } => {
+                        (format!("more:{last}"), 0, String::from_utf8_lossy(bytes).into())
+                    }
                 });
             }
         };
@@ -503,10 +487,7 @@ mod tests {
             2024-05-01T00:00:00 {\"b\":2}\n\
             \x1b[32m2024-05-01T00:00:00\x1b[0m \x1b[36ms\x1b[0m {\"c\":3}\n";
         let v = frames(input, 7, 1 << 20);
-        assert_eq!(
-            recs(&v),
-            [(1, "{\"a\":1}"), (2, "{\"b\":2}"), (3, "{\"c\":3}")]
-        );
+        assert_eq!(recs(&v), [(1, "{\"a\":1}"), (2, "{\"b\":2}"), (3, "{\"c\":3}")]);
     }
 
     #[test]
@@ -514,10 +495,7 @@ mod tests {
         let input = b"2024-05-01T00:00:00.1+00:00 stream\n{\n    \"a\": \"x y\",\n    \"b\": [\n        1\n    ]\n}\n\
             2024-05-01T00:00:01.1+00:00 stream\n{\n  \"c\": {}\n}\n";
         let v = frames(input, 5, 1 << 20);
-        assert_eq!(
-            recs(&v),
-            [(2, r#"{"a":"x y","b":[1]}"#), (9, r#"{"c":{}}"#)]
-        );
+        assert_eq!(recs(&v), [(2, r#"{"a":"x y","b":[1]}"#), (9, r#"{"c":{}}"#)]);
     }
 
     #[test]
@@ -527,10 +505,7 @@ mod tests {
             4,
             1 << 20,
         );
-        assert_eq!(
-            recs(&v),
-            [(1, "{\"a\":1}"), (3, "{\"d\":4}"), (5, "{\"f\":6}")]
-        );
+        assert_eq!(recs(&v), [(1, "{\"a\":1}"), (3, "{\"d\":4}"), (5, "{\"f\":6}")]);
         let bad: Vec<_> = v
             .iter()
             .filter(|x| x.0.starts_with("bad"))

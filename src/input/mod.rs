@@ -83,11 +83,7 @@ pub fn spawn_reader(sources: Vec<Source>) -> (Receiver<Chunk>, SyncSender<Vec<u8
 }
 
 /// Reads one source to its end. `Ok(false)` when the receiver is gone.
-fn read_source(
-    source: &Source,
-    tx: &SyncSender<Chunk>,
-    recycle: &Receiver<Vec<u8>>,
-) -> io::Result<bool> {
+fn read_source(source: &Source, tx: &SyncSender<Chunk>, recycle: &Receiver<Vec<u8>>) -> io::Result<bool> {
     let raw: Box<dyn Read> = match source {
         Source::Stdin => Box::new(io::stdin()),
         Source::File(p) => Box::new(File::open(p)?),
@@ -112,9 +108,7 @@ fn read_source(
         raw
     };
     loop {
-        let mut buf = recycle
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+        let mut buf = recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
         buf.resize(CHUNK, 0);
         let n = read_retrying(&mut reader, &mut buf)?;
         if n == 0 {

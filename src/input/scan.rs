@@ -188,10 +188,7 @@ mod tests {
     #[test]
     fn minify_keeps_strings_exact() {
         let mut out = Vec::new();
-        minify_into(
-            b"{\n  \"a b\": [ 1, \"x \\\" y\" ],\r\n\t\"c\" : {} }",
-            &mut out,
-        );
+        minify_into(b"{\n  \"a b\": [ 1, \"x \\\" y\" ],\r\n\t\"c\" : {} }", &mut out);
         assert_eq!(out, br#"{"a b":[1,"x \" y"],"c":{}}"#);
     }
 

@@ -111,12 +111,7 @@ fn write_hop(out: &mut Vec<u8>, n: &Node, edge: Option<usize>) {
 }
 
 /// Writes `"ctail":{…}` (without a leading comma) for a call resolved to `chain`.
-pub fn write_annotation(
-    out: &mut Vec<u8>,
-    session: u64,
-    chain: &Chain,
-    source_identity: Option<&str>,
-) {
+pub fn write_annotation(out: &mut Vec<u8>, session: u64, chain: &Chain, source_identity: Option<&str>) {
     out.extend_from_slice(b"\"ctail\":{\"session\":");
     write_id(out, session);
     out.extend_from_slice(b",\"origin\":");

@@ -100,9 +100,7 @@ impl Reporter {
         if self.bad_records <= SHOWN {
             eprintln!("ctail-filter: {input}:{line}: {what}");
         } else if self.bad_records == SHOWN + 1 {
-            eprintln!(
-                "ctail-filter: more bad records follow; only their count is reported (see --stats)"
-            );
+            eprintln!("ctail-filter: more bad records follow; only their count is reported (see --stats)");
         }
     }
 

@@ -17,12 +17,8 @@ use std::rc::Rc;
 pub const MAX_LIFETIME: Epoch = 36 * 3600;
 
 impl Lineage {
-    /// The caller's node, the session id for the annotation, and whether finding it was a guess.
-    pub(crate) fn caller(
-        &mut self,
-        ev: &Event<'_>,
-        now: Option<Epoch>,
-    ) -> (Option<Rc<Node>>, u64, Option<&'static str>) {
+    /// The caller's node and the session id for the annotation.
+    pub(crate) fn caller(&mut self, ev: &Event<'_>, now: Option<Epoch>) -> (Option<Rc<Node>>, u64) {
         let ui = &ev.user_identity;
         let kind = ui.kind.get();
         let node = match kind {
@@ -33,7 +29,7 @@ impl Lineage {
             Some("Root") => self.user_session(ui, Kind::Root, now),
             Some("AssumedRole") => self.role_session(ui, Kind::AssumedRole, now),
             Some("FederatedUser") => self.role_session(ui, Kind::FederatedUser, now),
-            Some("AWSAccount") => return self.account_caller(ev, now),
+            Some("AWSAccount") => self.account_caller(ev, now),
             _ if ui.on_behalf_of.user_id.get().is_some() => self.identity_center_user(ui),
             Some("AWSService") | None => match ui.invoked_by.get() {
                 Some(service) => {
@@ -56,22 +52,31 @@ impl Lineage {
             Some(_) => self.opaque_principal(ui),
         };
         let Some((node, session)) = node else {
-            return (None, 0, None);
+            return (None, 0);
         };
         if let Some(shared) = ev.shared_event_id.get() {
-            // The role owner's copy of this call will look here for its caller.
-            self.pairs_insert(shared, &node);
+            if node.kind != Kind::AwsAccount {
+                self.pair_found(shared, &node, session);
+            }
         }
-        (Some(node), session, None)
+        (Some(node), session)
+    }
+
+    /// The caller's own copy of a call with a sharedEventID: the role owner's copy, before or
+    /// after, resolves to this caller.
+    fn pair_found(&mut self, shared: &str, node: &Rc<Node>, session: u64) {
+        let proxy_id = stable_id(&[b"pair-proxy", shared.as_bytes()]);
+        self.table.pairs.put(proxy_id, (Rc::clone(node), session));
+        if let Some(proxy) = self.table.sessions.peek(&proxy_id).cloned() {
+            // The owner's copy came first and waits as a proxy: link it.
+            let mut edge = implied(node);
+            edge.via = Via::Pair;
+            self.link(&proxy, edge);
+        }
     }
 
     /// An origin node by its identifying string, made on first sight.
-    pub(crate) fn origin(
-        &mut self,
-        kind: Kind,
-        ident: &str,
-        fill: impl FnOnce(&mut Node),
-    ) -> Rc<Node> {
+    pub(crate) fn origin(&mut self, kind: Kind, ident: &str, fill: impl FnOnce(&mut Node)) -> Rc<Node> {
         let id = stable_id(&[b"origin", kind.as_str().as_bytes(), ident.as_bytes()]);
         if let Some(n) = self.table.origins.get(&id) {
             return Rc::clone(n);
@@ -152,11 +157,7 @@ impl Lineage {
     }
 
     /// An AssumeRoot task session: linked by its key only, never taken for the root user.
-    fn assumed_root(
-        &mut self,
-        ui: &UserIdentity<'_>,
-        now: Option<Epoch>,
-    ) -> Option<(Rc<Node>, u64)> {
+    fn assumed_root(&mut self, ui: &UserIdentity<'_>, now: Option<Epoch>) -> Option<(Rc<Node>, u64)> {
         let key = ui.access_key_id.get();
         if let Some(k) = key {
             if let Some(n) = self.table.keys.get(&stable_id(&[b"key", k.as_bytes()])) {
@@ -206,11 +207,7 @@ impl Lineage {
         let mut n = Node::new(id, kind, false);
         n.arn = Some(arn.into());
         n.name = last_name(arn).map(Into::into);
-        n.account = ui
-            .account_id
-            .get()
-            .or_else(|| account_of(arn))
-            .map(Into::into);
+        n.account = ui.account_id.get().or_else(|| account_of(arn)).map(Into::into);
         n.source_identity = ctx.source_identity.get().map(Into::into);
         n.created = created.or(now).unwrap_or(0);
         n.expires.set(n.created.saturating_add(MAX_LIFETIME));
@@ -266,66 +263,64 @@ impl Lineage {
     }
 
     /// The role owner's copy of a cross-account call: the caller shows only as account and
-    /// principalId. Resolved through the caller's own copy (same sharedEventID), else through a
-    /// known principal id, before it is taken as unlinked.
-    fn account_caller(
-        &mut self,
-        ev: &Event<'_>,
-        now: Option<Epoch>,
-    ) -> (Option<Rc<Node>>, u64, Option<&'static str>) {
+    /// principalId. Resolved through the caller's own copy (same sharedEventID), which may arrive
+    /// later: until then it is a proxy node, linked by a known principal id (heuristic) or not
+    /// at all (unlinked, so the hold buffer waits for the pair).
+    fn account_caller(&mut self, ev: &Event<'_>, now: Option<Epoch>) -> Option<(Rc<Node>, u64)> {
         let ui = &ev.user_identity;
-        if let Some(shared) = ev.shared_event_id.get() {
-            if let Some(n) = self
-                .table
-                .pairs
-                .get(&stable_id(&[b"pair", shared.as_bytes()]))
-            {
-                let n = Rc::clone(n);
-                let id = n.id;
-                return (Some(n), id, None);
-            }
-        }
         let principal = ui.principal_id.get();
         let account = ui.account_id.get();
-        if let Some(p) = principal {
-            if let Some(n) = self
-                .table
+        let shared = ev.shared_event_id.get();
+        let id = match shared {
+            Some(sh) => {
+                let proxy_id = stable_id(&[b"pair-proxy", sh.as_bytes()]);
+                if let Some((n, session)) = self.table.pairs.get(&proxy_id) {
+                    return Some((Rc::clone(n), *session));
+                }
+                proxy_id
+            }
+            None => stable_id(&[
+                b"account",
+                account.unwrap_or("").as_bytes(),
+                principal.unwrap_or("").as_bytes(),
+            ]),
+        };
+        if let Some(n) = self.table.session(id, now) {
+            return Some((n, id));
+        }
+        let known = principal.and_then(|p| {
+            self.table
                 .principals
                 .get(&stable_id(&[b"principal", p.as_bytes()]))
-            {
-                let n = Rc::clone(n);
-                if n.origin {
-                    // A user's principal id (AIDA…) names exactly one user.
-                    let id = stable_id(&[b"principal", p.as_bytes()]);
-                    return (Some(n), id, None);
-                }
-                // A role session's principal id (AROA…:NAME) names the latest session of that
-                // name, which need not be the one that made this call.
-                let id = n.id;
-                return (
-                    Some(n),
-                    id,
-                    Some("AWSAccount caller matched to a known session by principalId"),
-                );
+                .cloned()
+        });
+        if let Some(n) = &known {
+            if n.origin {
+                // A user's principal id (AIDA…) names exactly one user.
+                let session = stable_id(&[b"principal", principal.unwrap_or("").as_bytes()]);
+                return Some((Rc::clone(n), session));
             }
         }
-        let id = stable_id(&[
-            b"account",
-            account.unwrap_or("").as_bytes(),
-            principal.unwrap_or("").as_bytes(),
-        ]);
-        if let Some(n) = self.table.session(id, now) {
-            return (Some(n), id, None);
-        }
-        let mut n = Node::new(id, Kind::AwsAccount, false);
-        n.account = account.map(Into::into);
+        let mut proxy = Node::new(id, Kind::AwsAccount, false);
+        proxy.account = account.map(Into::into);
+        proxy.created = now.unwrap_or(0);
+        proxy.expires.set(proxy.created.saturating_add(MAX_LIFETIME));
         if let Some(p) = principal {
-            n.extra_mut().principal_id = Some(p.into());
+            proxy.extra_mut().principal_id = Some(p.into());
         }
-        self.mark_if_matching(&n);
-        let n = Rc::new(n);
-        self.table.insert_session(Rc::clone(&n));
-        (Some(n), id, None)
+        if let Some(n) = known {
+            // A role session's principal id (AROA…:NAME) names the latest session of that name,
+            // which need not be the one that made this call.
+            let mut edge = implied(&n);
+            edge.via = Via::PrincipalId;
+            edge.confidence = Confidence::Heuristic;
+            edge.reason = Some("AWSAccount caller matched to a known session by principalId");
+            proxy.creators.get_mut().push(edge);
+        }
+        self.mark_if_matching(&proxy);
+        let proxy = Rc::new(proxy);
+        self.table.insert_session(Rc::clone(&proxy));
+        Some((proxy, id))
     }
 
     /// An AWS service, or an EC2 instance (the service plus the instance id).
@@ -343,11 +338,7 @@ impl Lineage {
     }
 
     /// A SAML or OIDC subject, as the caller of AssumeRoleWithSAML / WithWebIdentity.
-    pub(crate) fn federated_subject(
-        &mut self,
-        ui: &UserIdentity<'_>,
-        kind: Kind,
-    ) -> (Rc<Node>, u64) {
+    pub(crate) fn federated_subject(&mut self, ui: &UserIdentity<'_>, kind: Kind) -> (Rc<Node>, u64) {
         let subject = ui.user_name.get().or(ui.principal_id.get()).unwrap_or("");
         let provider = ui.identity_provider.get();
         let ident = format!("{}|{subject}", provider.unwrap_or(""));
@@ -381,11 +372,7 @@ impl Lineage {
 
     /// `Role`, `Directory`, `Unknown` and other shapes: their own origin, named as well as we can.
     fn opaque_principal(&mut self, ui: &UserIdentity<'_>) -> Option<(Rc<Node>, u64)> {
-        let ident = ui
-            .arn
-            .get()
-            .or(ui.principal_id.get())
-            .or(ui.user_name.get())?;
+        let ident = ui.arn.get().or(ui.principal_id.get()).or(ui.user_name.get())?;
         let n = self.origin(Kind::Other, ident, |n| {
             n.arn = ui.arn.get().map(Into::into);
             n.name = ui.user_name.get().map(Into::into);
@@ -396,14 +383,6 @@ impl Lineage {
         });
         let id = n.id;
         Some((n, id))
-    }
-
-    fn pairs_insert(&mut self, shared: &str, node: &Rc<Node>) {
-        if node.kind != Kind::AwsAccount {
-            self.table
-                .pairs
-                .put(stable_id(&[b"pair", shared.as_bytes()]), Rc::clone(node));
-        }
     }
 }
 

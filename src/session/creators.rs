@@ -26,14 +26,11 @@ impl Lineage {
         now: Option<Epoch>,
         evidence: Evidence,
     ) -> Option<Rc<Node>> {
-        if ev.event_source.get() != Some("signin.amazonaws.com")
-            || ev.event_name.get() != Some("SwitchRole")
+        if ev.event_source.get() != Some("signin.amazonaws.com") || ev.event_name.get() != Some("SwitchRole")
         {
             return None;
         }
-        if ev.error_code.get().is_some()
-            || ev.response_elements.switch_role.get() == Some("Failure")
-        {
+        if ev.error_code.get().is_some() || ev.response_elements.switch_role.get() == Some("Failure") {
             self.stats.failed_creations += 1;
             return None;
         }
@@ -50,11 +47,7 @@ impl Lineage {
         let child = self.child(id, Kind::AssumedRole, |n| {
             n.arn = Some(arn.into());
             n.name = last_name(arn).map(Into::into);
-            n.account = ui
-                .account_id
-                .get()
-                .or_else(|| account_of(arn))
-                .map(Into::into);
+            n.account = ui.account_id.get().or_else(|| account_of(arn)).map(Into::into);
             n.created = created;
             n.expires.set(created + 12 * 3600);
             if let Some(p) = ui.principal_id.get() {
@@ -87,11 +80,7 @@ impl Lineage {
     }
 
     fn switch_parent(&mut self, from: &str, at: Epoch) -> Option<Rc<Node>> {
-        if let Some(n) = self
-            .table
-            .console
-            .get(&stable_id(&[b"console", from.as_bytes()]))
-        {
+        if let Some(n) = self.table.console.get(&stable_id(&[b"console", from.as_bytes()])) {
             if n.created <= at && at <= n.expires.get() {
                 return Some(Rc::clone(n));
             }
@@ -139,11 +128,7 @@ impl Lineage {
             return None;
         };
         let issued = re.credentials.access_key_id.get();
-        let expires = re
-            .credentials
-            .expiration
-            .get()
-            .and_then(parse_sts_expiration);
+        let expires = re.credentials.expiration.get().and_then(parse_sts_expiration);
         let mut edge = Edge {
             parent: Rc::clone(caller),
             via,
@@ -289,7 +274,7 @@ impl Lineage {
                 self.record_grant(ev, caller, now);
                 return None;
             }
-            Via::SwitchRole | Via::Implied | Via::PrincipalId => return None,
+            Via::SwitchRole | Via::Implied | Via::PrincipalId | Via::Pair => return None,
         };
         if let Some(k) = issued {
             self.table
@@ -340,16 +325,17 @@ impl Lineage {
             return;
         }
         let was_unlinked = creators.is_empty();
-        // A parent the log implied is replaced by the creating event itself, which names more.
-        creators.retain(|e| e.via != Via::Implied);
+        // A parent the log implied is replaced by the creating event itself, which names more;
+        // a principalId guess by the caller's own copy of the call.
+        creators.retain(|e| e.via != Via::Implied && !(e.via == Via::PrincipalId && edge.via == Via::Pair));
         if let Some(first) = creators.first() {
             if creators.len() >= MAX_CREATORS {
                 self.stats.cycles_refused += 1;
                 return;
             }
-            let indistinct = creators.iter().any(|e| {
-                e.issued_key == edge.issued_key || e.issued_key == 0 || edge.issued_key == 0
-            });
+            let indistinct = creators
+                .iter()
+                .any(|e| e.issued_key == edge.issued_key || e.issued_key == 0 || edge.issued_key == 0);
             if indistinct {
                 self.stats.collisions += 1;
                 let mut when = Vec::with_capacity(20);
@@ -368,6 +354,9 @@ impl Lineage {
         }
         creators.push(edge);
         self.stats.edges += 1;
+        if was_unlinked {
+            self.linked.push(Rc::clone(child));
+        }
     }
 
     fn console_put(&mut self, session: &Rc<Node>) {
@@ -408,12 +397,25 @@ impl Lineage {
         let set = role.strip_prefix("AWSReservedSSO_")?;
         let set = set.rsplit_once('_').map_or(set, |(s, _)| s);
         let account = account_of(arn)?;
-        let g =
-            self.table
-                .grants
-                .get(&stable_id(&[b"grant", account.as_bytes(), set.as_bytes()]))?;
+        let g = self
+            .table
+            .grants
+            .get(&stable_id(&[b"grant", account.as_bytes(), set.as_bytes()]))?;
         let fresh = (-5..=GRANT_WINDOW).contains(&(now - g.at));
         (fresh && !g.contested).then(|| Rc::clone(&g.user))
+    }
+}
+
+/// What identifies one record: eventID with the recipient account (the two copies of a
+/// cross-account call are two records). 0 when there is no eventID.
+pub fn event_id_key(ev: &Event<'_>) -> u64 {
+    match ev.event_id.get() {
+        Some(e) => stable_id(&[
+            b"event",
+            e.as_bytes(),
+            ev.recipient_account_id.get().unwrap_or("").as_bytes(),
+        ]),
+        None => 0,
     }
 }
 
@@ -461,10 +463,7 @@ mod tests {
             assumed_role_arn(Some("arn:aws-cn:iam::1:role/r"), Some("s")).as_deref(),
             Some("arn:aws-cn:sts::1:assumed-role/r/s")
         );
-        assert_eq!(
-            assumed_role_arn(Some("arn:aws:iam::1:user/r"), Some("s")),
-            None
-        );
+        assert_eq!(assumed_role_arn(Some("arn:aws:iam::1:user/r"), Some("s")), None);
         assert_eq!(assumed_role_arn(Some("arn:aws:iam::1:role/r"), None), None);
     }
 }

@@ -42,8 +42,6 @@ pub struct Attribution {
     pub session: u64,
     /// How the call looked (key, address, agent), to tell colliding sessions apart.
     pub evidence: Evidence,
-    /// The link from the event to `node` was itself a guess (principalId lookup), and why.
-    pub caller_guess: Option<&'static str>,
     /// The session this event minted, if any.
     pub minted: Option<Rc<Node>>,
 }
@@ -60,6 +58,9 @@ pub struct Lineage {
     pub stats: LineageStats,
     /// Collisions found since the last call to [`Lineage::take_warnings`].
     pub(crate) warnings: Vec<String>,
+    /// Sessions that got their first creator since the last [`Lineage::take_linked`]: the hold
+    /// buffer releases what waits for them.
+    pub(crate) linked: Vec<Rc<Node>>,
 }
 
 impl Lineage {
@@ -69,6 +70,7 @@ impl Lineage {
             matcher,
             stats: LineageStats::default(),
             warnings: Vec::new(),
+            linked: Vec::new(),
         }
     }
 
@@ -82,7 +84,7 @@ impl Lineage {
             agent: opt_id(ev.user_agent.get()),
         };
         let switched = self.switch_role(ev, now, evidence);
-        let (node, session, caller_guess) = self.caller(ev, now);
+        let (node, session) = self.caller(ev, now);
         let minted = match switched {
             Some(n) => Some(n),
             None => self.creating(ev, node.as_ref(), evidence, now),
@@ -90,13 +92,10 @@ impl Lineage {
         if let (Some(n), Some(m)) = (&node, &self.matcher) {
             // Matching starts with the first matching call: a key or source identity seen on it.
             if !n.matched.get() {
-                let hit = [
-                    ui.access_key_id.get(),
-                    ui.session_context.source_identity.get(),
-                ]
-                .into_iter()
-                .flatten()
-                .any(|v| m.matches(v));
+                let hit = [ui.access_key_id.get(), ui.session_context.source_identity.get()]
+                    .into_iter()
+                    .flatten()
+                    .any(|v| m.matches(v));
                 if hit {
                     n.matched.set(true);
                 }
@@ -106,7 +105,6 @@ impl Lineage {
             node,
             session,
             evidence,
-            caller_guess,
             minted,
         }
     }
@@ -118,6 +116,12 @@ impl Lineage {
 
     pub fn table_stats(&self) -> table::TableStats {
         self.table.stats
+    }
+
+    /// Sessions linked to a creator since the last call (reuse the vector: no allocation).
+    pub fn take_linked(&mut self, into: &mut Vec<Rc<Node>>) {
+        into.clear();
+        into.append(&mut self.linked);
     }
 
     /// Warnings (collisions) to print, oldest first.
@@ -162,9 +166,7 @@ pub fn account_of(arn: &str) -> Option<&str> {
 
 /// The last path element of an ARN (`…:user/path/alice` → `alice`).
 pub fn last_name(arn: &str) -> Option<&str> {
-    arn.rsplit_once('/')
-        .map(|(_, n)| n)
-        .filter(|n| !n.is_empty())
+    arn.rsplit_once('/').map(|(_, n)| n).filter(|n| !n.is_empty())
 }
 
 #[cfg(test)]

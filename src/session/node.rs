@@ -60,6 +60,8 @@ pub enum Via {
     Implied,
     /// An `AWSAccount` caller resolved through the principal id of a known session.
     PrincipalId,
+    /// An `AWSAccount` caller resolved through the caller's own copy of the call (sharedEventID).
+    Pair,
 }
 
 impl Via {
@@ -76,6 +78,7 @@ impl Via {
             Via::GetSigninToken => "GetSigninToken",
             Via::GetRoleCredentials => "GetRoleCredentials",
             Via::PrincipalId => "principalId",
+            Via::Pair => "sharedEventID",
             Via::Implied => return None,
         })
     }
@@ -162,6 +165,14 @@ pub struct Node {
     pub released_unlinked: Cell<bool>,
 }
 
+impl Via {
+    /// Edges that only stand for the other copy of one call: the walk passes through them
+    /// without a hop of its own.
+    pub fn is_transparent(self) -> bool {
+        matches!(self, Via::Pair | Via::PrincipalId)
+    }
+}
+
 impl Node {
     pub fn new(id: u64, kind: Kind, origin: bool) -> Self {
         Node {
@@ -211,12 +222,7 @@ impl Drop for Node {
     /// Drops long chains iteratively: a recursive drop of a chain as long as an input can make
     /// would overflow the stack.
     fn drop(&mut self) {
-        let mut stack: Vec<Rc<Node>> = self
-            .creators
-            .get_mut()
-            .drain(..)
-            .map(|e| e.parent)
-            .collect();
+        let mut stack: Vec<Rc<Node>> = self.creators.get_mut().drain(..).map(|e| e.parent).collect();
         while let Some(n) = stack.pop() {
             if let Ok(mut inner) = Rc::try_unwrap(n) {
                 stack.extend(inner.creators.get_mut().drain(..).map(|e| e.parent));

@@ -31,6 +31,9 @@ pub struct Chain {
     /// The origins (or topmost known sessions) a collided session may belong to.
     pub candidates: Vec<Rc<Node>>,
     pub truncated: bool,
+    /// The session that made the call when the caller was a stand-in for it (the role owner's
+    /// `AWSAccount` copy of a cross-account call): the annotation names the real one.
+    pub session: Option<u64>,
 }
 
 enum Pick {
@@ -46,6 +49,7 @@ impl Chain {
         self.reason = None;
         self.candidates.clear();
         self.truncated = false;
+        self.session = None;
     }
 
     pub fn confidence(&self) -> Confidence {
@@ -53,18 +57,9 @@ impl Chain {
     }
 
     /// Resolves the lineage of a call made by `node`, with what the call looked like.
-    pub fn resolve(
-        &mut self,
-        node: &Rc<Node>,
-        evidence: Evidence,
-        caller_guess: Option<&'static str>,
-    ) {
+    pub fn resolve(&mut self, node: &Rc<Node>, evidence: Evidence) {
         self.clear();
         let mut conf = Confidence::Exact;
-        if let Some(r) = caller_guess {
-            conf = Confidence::Heuristic;
-            self.reason = Some(r);
-        }
         let mut cur = Rc::clone(node);
         let mut ev = evidence;
         for _ in 0..MAX_HOPS {
@@ -97,8 +92,7 @@ impl Chain {
                                 // Colliding sessions of one person: the origin is certain.
                                 self.candidates.clear();
                                 conf = conf.max(Confidence::Heuristic);
-                                self.reason =
-                                    self.reason.or(Some("colliding sessions share one origin"));
+                                self.reason = self.reason.or(Some("colliding sessions share one origin"));
                                 Some((0, Rc::clone(&edges[0].parent), edges[0].caller))
                             } else {
                                 None
@@ -109,12 +103,18 @@ impl Chain {
             };
             match next {
                 Some((i, parent, caller_ev)) => {
-                    self.hops.push(Hop {
-                        node: cur,
-                        edge: Some(i),
-                    });
+                    let transparent = cur.creators.borrow()[i].via.is_transparent();
+                    if !transparent {
+                        self.hops.push(Hop {
+                            node: cur,
+                            edge: Some(i),
+                        });
+                        // An ancestor's evidence is its creating call; a stand-in's is the call's own.
+                        ev = caller_ev;
+                    } else if self.hops.is_empty() {
+                        self.session = Some(parent.id);
+                    }
                     cur = parent;
-                    ev = caller_ev;
                 }
                 None => {
                     let ambiguous = !self.candidates.is_empty();
@@ -157,8 +157,7 @@ fn pick(edges: &[Edge], ev: Evidence) -> Pick {
     // Among those the key does not rule out, the one whose creating call came from the same
     // address with the same user agent.
     let pool = |e: &Edge| keyed == 0 || by_key(e);
-    let looks =
-        |e: &Edge| pool(e) && ev.ip != 0 && e.caller.ip == ev.ip && e.caller.agent == ev.agent;
+    let looks = |e: &Edge| pool(e) && ev.ip != 0 && e.caller.ip == ev.ip && e.caller.agent == ev.agent;
     if edges.iter().filter(|e| looks(e)).count() == 1 {
         let i = edges.iter().position(looks).expect("counted");
         return Pick::One(

@@ -59,8 +59,9 @@ pub struct Table {
     pub console: LruCache<u64, Rc<Node>>,
     /// Identity Center grants by (account, permission set).
     pub grants: LruCache<u64, Grant>,
-    /// The caller of each call with a sharedEventID: resolves the role owner's `AWSAccount` copy.
-    pub pairs: LruCache<u64, Rc<Node>>,
+    /// The caller (and session id) of each call with a sharedEventID: resolves the role owner's
+    /// `AWSAccount` copy of it.
+    pub pairs: LruCache<u64, (Rc<Node>, u64)>,
     pub stats: TableStats,
 }
 

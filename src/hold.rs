@@ -1,0 +1,265 @@
+//! The hold buffer: events whose session is not known yet wait for its creating event.
+//!
+//! CloudTrail delivers late and out of order, so a session is often used before the event that
+//! created it arrives. Such an event is held (a copy of its bytes) and released the moment its
+//! session is linked, or `unlinked` once the window passes: in event time, against the largest
+//! `eventTime` seen, or in wall time since it arrived (so an idle live stream never sits on it).
+//! With `--settle`, events of young sessions also wait until a colliding creator could no longer
+//! arrive. Memory is bounded by `--max-held`: on overflow the oldest goes out as it stands.
+//! Nothing held is ever dropped: the end of input and shutdown release everything.
+
+use crate::session::node::{Evidence, Node};
+use crate::time::Epoch;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// One event waiting.
+#[derive(Debug)]
+pub struct Held {
+    /// The record's bytes up to the splice point.
+    pub text: Box<[u8]>,
+    pub source_identity: Option<Box<str>>,
+    /// The node that made the call.
+    pub node: Rc<Node>,
+    pub session: u64,
+    pub evidence: Evidence,
+    pub minted: Option<Rc<Node>>,
+    /// The unlinked session it waits for (0: it only waits to settle).
+    pub waits_for: u64,
+    pub event_time: Epoch,
+    /// `--settle`: not released as certain before the largest event time seen reaches this.
+    pub not_before: Epoch,
+    pub arrived: Instant,
+}
+
+/// Why a held event is let go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// Its session was linked.
+    Linked,
+    /// Its window passed (event time or wall time).
+    Due,
+    /// The buffer was full and it was the oldest.
+    Overflow,
+    /// End of input or shutdown.
+    Flush,
+}
+
+/// Counters for `--stats`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HoldStats {
+    pub held_total: u64,
+    pub held_max: u64,
+    pub released_linked: u64,
+    pub released_unlinked: u64,
+    pub overflowed: u64,
+}
+
+pub struct HoldBuffer {
+    /// In arrival order; `None` where an event already left out of order.
+    slots: VecDeque<Option<Held>>,
+    /// Sequence number of `slots[0]`.
+    base: u64,
+    waiting: HashMap<u64, Vec<u64>>,
+    live: usize,
+    max_held: usize,
+    window: Epoch,
+    wall: Duration,
+    pub settle: Epoch,
+    watermark: Epoch,
+    pub stats: HoldStats,
+}
+
+impl HoldBuffer {
+    /// `window` in event time, `wall` in wall time since arrival (the same in use; tests shorten it).
+    pub fn new(window: Duration, wall: Duration, max_held: usize, settle: Duration) -> Self {
+        HoldBuffer {
+            slots: VecDeque::new(),
+            base: 0,
+            waiting: HashMap::new(),
+            live: 0,
+            max_held: max_held.max(1),
+            window: window.as_secs() as Epoch,
+            wall: wall.max(settle),
+            settle: settle.as_secs() as Epoch,
+            watermark: Epoch::MIN,
+            stats: HoldStats::default(),
+        }
+    }
+
+    /// The event-time window for unlinked sessions, in seconds (0: they are not held).
+    pub fn window_secs(&self) -> Epoch {
+        self.window
+    }
+
+    /// Whether holding is on at all (`--hold 0` turns it off).
+    pub fn enabled(&self) -> bool {
+        self.window > 0 || self.settle > 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// The largest event time seen so far.
+    pub fn watermark(&self) -> Epoch {
+        self.watermark
+    }
+
+    pub fn observe(&mut self, event_time: Epoch) {
+        self.watermark = self.watermark.max(event_time);
+    }
+
+    /// Holds an event; returns the oldest one when the buffer was full.
+    pub fn push(&mut self, held: Held) -> Option<Held> {
+        let overflow = if self.live >= self.max_held {
+            self.stats.overflowed += 1;
+            self.pop_front()
+        } else {
+            None
+        };
+        let seq = self.base + self.slots.len() as u64;
+        if held.waits_for != 0 {
+            self.waiting.entry(held.waits_for).or_default().push(seq);
+        }
+        self.slots.push_back(Some(held));
+        self.live += 1;
+        self.stats.held_total += 1;
+        self.stats.held_max = self.stats.held_max.max(self.live as u64);
+        overflow
+    }
+
+    /// Every event waiting for session `id`, in arrival order.
+    pub fn take_waiting(&mut self, id: u64, out: &mut Vec<Held>) {
+        let Some(seqs) = self.waiting.remove(&id) else {
+            return;
+        };
+        for seq in seqs {
+            if let Some(slot) = seq
+                .checked_sub(self.base)
+                .and_then(|i| self.slots.get_mut(i as usize))
+            {
+                if let Some(h) = slot.take() {
+                    self.live -= 1;
+                    out.push(h);
+                }
+            }
+        }
+        self.trim();
+    }
+
+    /// The oldest event if its time is up (by event time or wall time).
+    pub fn pop_due(&mut self, now: Instant) -> Option<Held> {
+        self.trim();
+        let h = self.slots.front()?.as_ref()?;
+        let by_event = if h.waits_for != 0 {
+            self.watermark.saturating_sub(h.event_time) >= self.window
+        } else {
+            self.watermark >= h.not_before
+        };
+        let by_wall = now.saturating_duration_since(h.arrived) >= self.wall;
+        if by_event || by_wall {
+            self.pop_front()
+        } else {
+            None
+        }
+    }
+
+    /// The oldest event, whatever its time (end of input, shutdown, overflow).
+    pub fn pop_front(&mut self) -> Option<Held> {
+        self.trim();
+        let h = self.slots.pop_front()??;
+        self.base += 1;
+        self.live -= 1;
+        if h.waits_for != 0 {
+            if let Some(seqs) = self.waiting.get_mut(&h.waits_for) {
+                seqs.retain(|&s| s != self.base - 1);
+                if seqs.is_empty() {
+                    self.waiting.remove(&h.waits_for);
+                }
+            }
+        }
+        Some(h)
+    }
+
+    /// Drops released slots from the front.
+    fn trim(&mut self) {
+        while matches!(self.slots.front(), Some(None)) {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::node::Kind;
+
+    fn held(waits_for: u64, event_time: Epoch) -> Held {
+        Held {
+            text: Box::new(*b"{}"),
+            source_identity: None,
+            node: Rc::new(Node::new(waits_for, Kind::AssumedRole, false)),
+            session: waits_for,
+            evidence: Evidence::default(),
+            minted: None,
+            waits_for,
+            event_time,
+            not_before: 0,
+            arrived: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn released_by_link_by_event_time_and_by_overflow() {
+        let mut h = HoldBuffer::new(
+            Duration::from_secs(900),
+            Duration::from_secs(900),
+            3,
+            Duration::ZERO,
+        );
+        h.observe(1000);
+        assert!(h.push(held(1, 1000)).is_none());
+        assert!(h.push(held(2, 1001)).is_none());
+        assert!(h.push(held(1, 1002)).is_none());
+        let mut out = Vec::new();
+        h.take_waiting(1, &mut out);
+        assert_eq!(out.iter().map(|x| x.event_time).collect::<Vec<_>>(), [1000, 1002]);
+        assert_eq!(h.len(), 1);
+        assert!(h.pop_due(Instant::now()).is_none());
+        h.observe(1901);
+        assert_eq!(h.pop_due(Instant::now()).map(|x| x.event_time), Some(1001));
+        assert!(h.is_empty());
+        for t in 0..4 {
+            let over = h.push(held(9, 2000 + t));
+            assert_eq!(over.map(|x| x.event_time), (t == 3).then_some(2000));
+        }
+        assert_eq!(h.stats.overflowed, 1);
+        // Waiting lists stay in step after an overflow.
+        let mut out = Vec::new();
+        h.take_waiting(9, &mut out);
+        assert_eq!(out.len(), 3);
+        assert!(h.is_empty());
+    }
+
+    #[test]
+    fn wall_clock_releases_an_idle_stream() {
+        let mut h = HoldBuffer::new(
+            Duration::from_secs(900),
+            Duration::from_millis(1),
+            10,
+            Duration::ZERO,
+        );
+        h.observe(1000);
+        h.push(held(1, 1000));
+        assert!(h.pop_due(Instant::now() - Duration::from_secs(1)).is_none());
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(h.pop_due(Instant::now()).is_some());
+    }
+}

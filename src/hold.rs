@@ -160,7 +160,8 @@ impl HoldBuffer {
         let by_event = if h.waits_for != 0 {
             self.watermark.saturating_sub(h.event_time) >= self.window
         } else {
-            self.watermark >= h.not_before
+            // Strictly past: a creator delayed by exactly the window may still be on its way.
+            self.watermark > h.not_before
         };
         let by_wall = now.saturating_duration_since(h.arrived) >= self.wall;
         if by_event || by_wall {

@@ -87,8 +87,10 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
         )),
         None => None,
     };
+    let mut lineage = Lineage::new(config.max_sessions, matcher);
+    lineage.defer_guesses = !config.hold.is_zero();
     let mut sink = Sink::new(
-        Lineage::new(config.max_sessions, matcher),
+        lineage,
         HoldBuffer::new(config.hold, config.hold, config.max_held, config.settle),
         config.dedupe.then(|| Dedupe::new(DEDUPE_IDS)),
         Output::new(out, config.line_buffered),

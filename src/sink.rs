@@ -218,7 +218,7 @@ impl<W: Write> Sink<W> {
                 .max()
                 .unwrap_or(Epoch::MIN);
             let settled = youngest.saturating_add(self.hold.settle);
-            if self.hold.watermark() < settled && event_time.is_some() {
+            if self.hold.watermark() <= settled && event_time.is_some() {
                 not_before = settled;
             }
         }
@@ -235,11 +235,21 @@ impl<W: Write> Sink<W> {
             source_identity: h.source_identity.as_deref(),
         };
         self.resolve(&call);
+        if why != Release::Linked && self.chain.confidence() == Confidence::Unlinked {
+            // Waiting is over: a role owner's copy whose pair never came is guessed now.
+            if let Some(top) = self.chain.hops.last().map(|h| Rc::clone(&h.node)) {
+                self.lineage.guess_proxy(&top);
+                self.resolve(&call);
+            }
+        }
         let unlinked = self.chain.confidence() == Confidence::Unlinked;
-        if why == Release::Linked && unlinked {
-            // Linked to a parent that is itself unknown: wait for that one, in the same window.
+        if why == Release::Linked {
+            // Linked, but it may still have to wait: for a parent that is itself unknown, or,
+            // with --settle, for a colliding creator that could still arrive.
             if let Some((waits_for, not_before)) = self.hold_reason(Some(h.event_time)) {
-                if waits_for != 0 && waits_for != h.waits_for {
+                if (waits_for != 0 && waits_for != h.waits_for)
+                    || (waits_for == 0 && not_before != Epoch::MIN)
+                {
                     let again = Held {
                         waits_for,
                         not_before,
@@ -283,8 +293,10 @@ impl<W: Write> Sink<W> {
     /// Filters and writes the call just resolved into `self.chain`.
     fn write(&mut self, text: &[u8], call: &Call<'_>) -> Result<(), Error> {
         if self.filtering {
+            // A creating event is kept when the session it minted descends from a match (its
+            // parent may be a matched person whom the call's own caller names differently).
             let keep =
-                self.chain.any_node(|n| n.matched.get()) || call.minted.is_some_and(|m| m.matched.get());
+                self.chain.any_node(|n| n.matched.get()) || call.minted.is_some_and(|m| m.lineage_matches());
             if !keep {
                 self.counts.filtered_out += 1;
                 return Ok(());

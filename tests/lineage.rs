@@ -54,7 +54,7 @@ fn every_creating_path() {
             let key = match o["type"].as_str() {
                 None => "-".to_string(),
                 Some("IAMUser" | "Root") => o["arn"].as_str().unwrap_or("").to_string(),
-                Some("IdentityCenterUser") => o["userId"].as_str().unwrap_or("").to_string(),
+                Some("IdentityCenterUser") => o["userId"].as_str().or(o["name"].as_str()).unwrap_or("").to_string(),
                 Some("AWSService") => match o["instance"].as_str() {
                     Some(i) => format!("{}/{i}", o["name"].as_str().unwrap_or("")),
                     None => o["name"].as_str().unwrap_or("").to_string(),

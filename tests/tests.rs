@@ -8,4 +8,5 @@ mod man_page;
 mod properties;
 mod real_data;
 mod shapes;
+mod simulation;
 mod streaming;

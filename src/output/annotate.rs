@@ -71,7 +71,10 @@ pub fn write_origin(out: &mut Vec<u8>, n: &Node) {
     out.extend_from_slice(b"{\"type\":");
     write_str(out, n.kind.as_str());
     field(out, "arn", n.arn.as_deref());
-    field(out, "name", n.name.as_deref());
+    match n.name.as_deref() {
+        Some(name) => field(out, "name", Some(name)),
+        None => field(out, "name", n.alias.borrow().as_deref()),
+    }
     field(out, "account", n.account.as_deref());
     if let Some(x) = n.extra() {
         field(out, "provider", x.provider.as_deref());

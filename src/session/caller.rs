@@ -46,6 +46,11 @@ impl Lineage {
                 }
                 None => None,
             },
+            Some("SAMLUser") if is_identity_center_role(ev) => {
+                // IAM Identity Center signs users in to member accounts this way: the subject is
+                // the Identity Center user name.
+                Some(self.federated_subject(ui, Kind::IdentityCenterUser))
+            }
             Some("SAMLUser") => Some(self.federated_subject(ui, Kind::SamlUser)),
             Some("WebIdentityUser") => Some(self.federated_subject(ui, Kind::WebIdentityUser)),
             Some("IdentityCenterUser") => None,
@@ -96,8 +101,18 @@ impl Lineage {
         kind: Kind,
         now: Option<Epoch>,
     ) -> Option<(Rc<Node>, u64)> {
+        // No ARN (some sign-in records): the principal id still names a user seen before.
+        let known = match (ui.arn.get(), ui.principal_id.get()) {
+            (None, Some(p)) => self.table.principal(p).filter(|n| n.origin && n.kind == kind),
+            _ => None,
+        };
         let arn = ui.arn.get().or(ui.principal_id.get())?;
-        let user = self.user_origin(ui, kind, arn);
+        let user = match known {
+            Some(u) => u,
+            None => self.user_origin(ui, kind, arn),
+        };
+        let arn = user.arn.as_deref().unwrap_or(arn).to_owned();
+        let arn = arn.as_str();
         let key = ui.access_key_id.get();
         let created = ui
             .session_context
@@ -149,9 +164,7 @@ impl Lineage {
             }
         });
         if let Some(p) = principal {
-            self.table
-                .principals
-                .put(stable_id(&[b"principal", p.as_bytes()]), Rc::clone(&user));
+            self.table.put_principal(p, &user);
         }
         user
     }
@@ -255,9 +268,7 @@ impl Lineage {
         let n = Rc::new(n);
         self.table.insert_session(Rc::clone(&n));
         if let Some(p) = ui.principal_id.get() {
-            self.table
-                .principals
-                .put(stable_id(&[b"principal", p.as_bytes()]), Rc::clone(&n));
+            self.table.put_principal(p, &n);
         }
         Some((n, id))
     }
@@ -288,12 +299,7 @@ impl Lineage {
         if let Some(n) = self.table.session(id, now) {
             return Some((n, id));
         }
-        let known = principal.and_then(|p| {
-            self.table
-                .principals
-                .get(&stable_id(&[b"principal", p.as_bytes()]))
-                .cloned()
-        });
+        let known = principal.and_then(|p| self.table.principal(p));
         if let Some(n) = &known {
             if n.origin {
                 // A user's principal id (AIDA…) names exactly one user.
@@ -308,14 +314,10 @@ impl Lineage {
         if let Some(p) = principal {
             proxy.extra_mut().principal_id = Some(p.into());
         }
-        if let Some(n) = known {
-            // A role session's principal id (AROA…:NAME) names the latest session of that name,
-            // which need not be the one that made this call.
-            let mut edge = implied(&n);
-            edge.via = Via::PrincipalId;
-            edge.confidence = Confidence::Heuristic;
-            edge.reason = Some("AWSAccount caller matched to a known session by principalId");
-            proxy.creators.get_mut().push(edge);
+        if !self.defer_guesses {
+            if let Some(n) = known {
+                proxy.creators.get_mut().push(principal_guess(&n));
+            }
         }
         self.mark_if_matching(&proxy);
         let proxy = Rc::new(proxy);
@@ -384,6 +386,46 @@ impl Lineage {
         let id = n.id;
         Some((n, id))
     }
+}
+
+/// A role owner's proxy linked to the latest session of its principal id: the role session's
+/// principal id (AROA…:NAME) names the latest session of that name, which need not be the one that
+/// made the call.
+fn principal_guess(n: &Rc<Node>) -> Edge {
+    let mut edge = implied(n);
+    edge.via = Via::PrincipalId;
+    edge.confidence = Confidence::Heuristic;
+    edge.reason = Some("AWSAccount caller matched to a known session by principalId");
+    edge
+}
+
+impl Lineage {
+    /// The hold buffer gave up waiting for the caller's own copy of a cross-account call: link
+    /// the role owner's proxy by its principal id, if that names exactly one session.
+    pub fn guess_proxy(&mut self, proxy: &Rc<Node>) {
+        if proxy.kind != Kind::AwsAccount || !proxy.creators.borrow().is_empty() {
+            return;
+        }
+        let principal = proxy
+            .extra()
+            .and_then(|x| x.principal_id.as_deref())
+            .map(str::to_owned);
+        if let Some(n) = principal.and_then(|p| self.table.principal(&p)) {
+            if !n.origin && !n.has_ancestor(proxy) {
+                proxy.creators.borrow_mut().push(principal_guess(&n));
+            }
+        }
+    }
+}
+
+/// An AssumeRoleWithSAML into an `AWSReservedSSO_…` role: an Identity Center sign-in.
+fn is_identity_center_role(ev: &Event<'_>) -> bool {
+    let role = ev
+        .request_parameters
+        .role_arn
+        .get()
+        .or(ev.response_elements.assumed_role_user.arn.get());
+    role.is_some_and(|r| r.contains("/AWSReservedSSO_"))
 }
 
 /// An edge to a parent the log itself names, with no creating event behind it.

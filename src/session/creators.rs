@@ -6,7 +6,7 @@
 
 use super::caller::{key_id, MAX_LIFETIME};
 use super::node::{Confidence, Edge, Evidence, Kind, Node, Via};
-use super::table::{stable_id, Grant};
+use super::table::{stable_id, Grant, IcName};
 use super::{account_of, last_name, role_session_of, Lineage};
 use crate::event::Event;
 use crate::time::{parse_sts_expiration, parse_time, write_iso, Epoch};
@@ -14,8 +14,14 @@ use std::rc::Rc;
 
 /// More creators than this for one session identity is noise or an attack; the rest are refused.
 const MAX_CREATORS: usize = 8;
-/// How far apart an Identity Center hand-out and the member account's SAML session may be.
-const GRANT_WINDOW: Epoch = 120;
+/// How far apart an Identity Center hand-out and the member account's SAML session may be: the
+/// portal's GetRoleCredentials makes that SAML call itself, within a second or two.
+const GRANT_BEFORE: Epoch = 10;
+const GRANT_AFTER: Epoch = 5;
+const GRANT_REASON: &str =
+    "Identity Center: GetRoleCredentials for this account and permission set at that time";
+const LEARNED_REASON: &str =
+    "Identity Center: this user name was matched to this user by an earlier GetRoleCredentials";
 
 impl Lineage {
     /// SwitchRole's `userIdentity` is already the new session; its parent is the console user
@@ -163,11 +169,12 @@ impl Lineage {
                 };
                 let session_name = role_session_of(arn).map(|(_, s)| s);
                 if via == Via::AssumeRoleWithSaml {
-                    if let Some(user) = self.identity_center_grant(arn, now) {
+                    let subject = ev.user_identity.user_name.get();
+                    if let Some((user, reason)) = self.identity_center_user_of(arn, subject, now) {
                         edge.parent = user;
                         edge.via = Via::GetRoleCredentials;
                         edge.confidence = Confidence::Heuristic;
-                        edge.reason = Some("Identity Center: GetRoleCredentials for this account and permission set at that time");
+                        edge.reason = Some(reason);
                     }
                 }
                 // Role chaining caps the session at one hour; the first hop may last 12.
@@ -196,9 +203,7 @@ impl Lineage {
                     }
                 });
                 if let Some(r) = role_id {
-                    self.table
-                        .principals
-                        .put(stable_id(&[b"principal", r.as_bytes()]), Rc::clone(&child));
+                    self.table.put_principal(r, &child);
                 }
                 child
             }
@@ -375,11 +380,10 @@ impl Lineage {
             return;
         };
         let id = stable_id(&[b"grant", account.as_bytes(), role.as_bytes()]);
-        let contested = self
-            .table
-            .grants
-            .peek(&id)
-            .is_some_and(|g| !Rc::ptr_eq(&g.user, user) && (now - g.at).abs() <= GRANT_WINDOW);
+        let contested =
+            self.table.grants.peek(&id).is_some_and(|g| {
+                !Rc::ptr_eq(&g.user, user) && (now - g.at).abs() <= GRANT_BEFORE + GRANT_AFTER
+            });
         self.table.grants.put(
             id,
             Grant {
@@ -390,19 +394,68 @@ impl Lineage {
         );
     }
 
-    /// The Identity Center user behind an `AWSReservedSSO_<PermissionSet>_<hash>` session, when
-    /// exactly one was handed that account and permission set just before.
-    fn identity_center_grant(&mut self, arn: &str, now: Epoch) -> Option<Rc<Node>> {
+    /// The Identity Center user (by userId) behind an `AWSReservedSSO_<PermissionSet>_<hash>`
+    /// session of user name `subject`: the one handed that account and permission set within
+    /// seconds, unless that contradicts what was learned before; else the one this user name was
+    /// matched to before. `None` leaves the session to its user name.
+    fn identity_center_user_of(
+        &mut self,
+        arn: &str,
+        subject: Option<&str>,
+        now: Epoch,
+    ) -> Option<(Rc<Node>, &'static str)> {
         let (role, _) = role_session_of(arn)?;
         let set = role.strip_prefix("AWSReservedSSO_")?;
         let set = set.rsplit_once('_').map_or(set, |(s, _)| s);
         let account = account_of(arn)?;
-        let g = self
+        let name_id = subject.map(|s| stable_id(&[b"ic-name", s.as_bytes()]));
+        let learned = name_id
+            .and_then(|id| self.table.ic_names.get(&id))
+            .filter(|n| !n.contested)
+            .map(|n| Rc::clone(&n.user));
+        let grant = self
             .table
             .grants
-            .get(&stable_id(&[b"grant", account.as_bytes(), set.as_bytes()]))?;
-        let fresh = (-5..=GRANT_WINDOW).contains(&(now - g.at));
-        (fresh && !g.contested).then(|| Rc::clone(&g.user))
+            .get(&stable_id(&[b"grant", account.as_bytes(), set.as_bytes()]))
+            .filter(|g| !g.contested && (-GRANT_AFTER..=GRANT_BEFORE).contains(&(now - g.at)))
+            .map(|g| Rc::clone(&g.user));
+        if let Some(user) = grant {
+            let same_as_learned = learned.as_ref().is_none_or(|l| Rc::ptr_eq(l, &user));
+            let alias_agrees = match (user.alias.borrow().as_deref(), subject) {
+                (Some(a), Some(s)) => a == s,
+                _ => true,
+            };
+            if same_as_learned && alias_agrees {
+                if let (Some(id), Some(s)) = (name_id, subject) {
+                    self.learn_ic_name(id, s, &user);
+                }
+                return Some((user, GRANT_REASON));
+            }
+        }
+        learned.map(|u| (u, LEARNED_REASON))
+    }
+
+    /// Remembers that user name `subject` belongs to `user`; a second user for it contests it.
+    fn learn_ic_name(&mut self, id: u64, subject: &str, user: &Rc<Node>) {
+        match self.table.ic_names.get_mut(&id) {
+            Some(n) if !Rc::ptr_eq(&n.user, user) => n.contested = true,
+            Some(_) => {}
+            None => {
+                self.table.ic_names.put(
+                    id,
+                    IcName {
+                        user: Rc::clone(user),
+                        contested: false,
+                    },
+                );
+            }
+        }
+        if user.alias.borrow().is_none() {
+            *user.alias.borrow_mut() = Some(subject.into());
+            if self.matcher.as_ref().is_some_and(|m| m.matches(subject)) {
+                user.matched.set(true);
+            }
+        }
     }
 }
 

@@ -61,6 +61,9 @@ pub struct Lineage {
     /// Sessions that got their first creator since the last [`Lineage::take_linked`]: the hold
     /// buffer releases what waits for them.
     pub(crate) linked: Vec<Rc<Node>>,
+    /// Holding is on: a role owner's copy of a cross-account call waits for the caller's own
+    /// copy instead of being guessed by principal id at once.
+    pub defer_guesses: bool,
 }
 
 impl Lineage {
@@ -71,6 +74,7 @@ impl Lineage {
             stats: LineageStats::default(),
             warnings: Vec::new(),
             linked: Vec::new(),
+            defer_guesses: false,
         }
     }
 

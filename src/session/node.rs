@@ -156,6 +156,9 @@ pub struct Node {
     pub account: Option<Box<str>>,
     pub extra: Option<Box<Extra>>,
     pub source_identity: Option<Box<str>>,
+    /// A name learned after the node was made (an Identity Center user's user name, matched
+    /// from the SAML subject of its sessions).
+    pub alias: RefCell<Option<Box<str>>>,
     pub created: Epoch,
     pub expires: Cell<Epoch>,
     pub creators: RefCell<Vec<Edge>>,
@@ -184,6 +187,7 @@ impl Node {
             account: None,
             extra: None,
             source_identity: None,
+            alias: RefCell::new(None),
             created: 0,
             expires: Cell::new(Epoch::MAX),
             creators: RefCell::new(Vec::new()),
@@ -198,6 +202,23 @@ impl Node {
 
     pub fn extra(&self) -> Option<&Extra> {
         self.extra.as_deref()
+    }
+
+    /// Whether this node or any ancestor matched `--identity` (bounded walk over every creator).
+    pub fn lineage_matches(self: &Rc<Self>) -> bool {
+        let mut stack = vec![Rc::clone(self)];
+        let mut seen = 0;
+        while let Some(n) = stack.pop() {
+            if n.matched.get() {
+                return true;
+            }
+            seen += 1;
+            if seen > 256 {
+                return false;
+            }
+            stack.extend(n.creators.borrow().iter().map(|e| Rc::clone(&e.parent)));
+        }
+        false
     }
 
     /// Whether `other` is this node or one of its ancestors (bounded walk): linking would loop.

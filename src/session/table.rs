@@ -37,6 +37,15 @@ pub struct Grant {
     pub contested: bool,
 }
 
+/// Identity Center: a user name (the SAML subject of member-account sessions) and the user,
+/// by userId, it was matched to through GetRoleCredentials.
+#[derive(Debug, Clone)]
+pub struct IcName {
+    pub user: Rc<Node>,
+    /// The same user name was matched to two different users: never used again.
+    pub contested: bool,
+}
+
 /// Counters reported by `--stats`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TableStats {
@@ -52,13 +61,16 @@ pub struct Table {
     /// Sessions by the access key their creating event handed out.
     pub keys: LruCache<u64, Rc<Node>>,
     /// Users and sessions by principalId (`AIDA…`, `AROA…:NAME`): resolves `AWSAccount` callers.
-    pub principals: LruCache<u64, Rc<Node>>,
+    /// `true` when two live sessions share the principal id (same role and session name).
+    pub principals: LruCache<u64, (Rc<Node>, bool)>,
     /// Origins (people, services) by their identifying string.
     pub origins: LruCache<u64, Rc<Node>>,
     /// The latest console session of each principal ARN: the parent named by `SwitchFrom`.
     pub console: LruCache<u64, Rc<Node>>,
     /// Identity Center grants by (account, permission set).
     pub grants: LruCache<u64, Grant>,
+    /// Identity Center user names learned from matched grants.
+    pub ic_names: LruCache<u64, IcName>,
     /// The caller (and session id) of each call with a sharedEventID: resolves the role owner's
     /// `AWSAccount` copy of it.
     pub pairs: LruCache<u64, (Rc<Node>, u64)>,
@@ -77,6 +89,7 @@ impl Table {
             origins: LruCache::new(small),
             console: LruCache::new(small),
             grants: LruCache::new(small),
+            ic_names: LruCache::new(small),
             pairs: LruCache::new(small),
             stats: TableStats::default(),
         }
@@ -105,6 +118,29 @@ impl Table {
             if self.sessions.peek(&old_id).is_none() {
                 self.stats.evicted += 1;
             }
+        }
+    }
+
+    /// Records that `node` goes by principal id `p`. A role session's principal id
+    /// (`AROA…:NAME`) is shared by every session of that role and name: while two of them live,
+    /// the id is contested and names neither.
+    pub fn put_principal(&mut self, p: &str, node: &Rc<Node>) {
+        let id = stable_id(&[b"principal", p.as_bytes()]);
+        let contested = match self.principals.peek(&id) {
+            Some((old, was)) if !Rc::ptr_eq(old, node) && !node.origin => {
+                *was || old.expires.get() >= node.created
+            }
+            Some((_, was)) => *was,
+            None => false,
+        };
+        self.principals.put(id, (Rc::clone(node), contested));
+    }
+
+    /// The user or session principal id `p` names, if it names exactly one.
+    pub fn principal(&mut self, p: &str) -> Option<Rc<Node>> {
+        match self.principals.get(&stable_id(&[b"principal", p.as_bytes()])) {
+            Some((n, false)) => Some(Rc::clone(n)),
+            _ => None,
         }
     }
 

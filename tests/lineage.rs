@@ -1,11 +1,22 @@
-//! One fixture stream per creating path (tests/fixtures/lineage), with the expected origin and
-//! confidence of every event.
+//! Fixture streams with the expected origin and confidence of every event: one per creating path
+//! (tests/fixtures/lineage) and one per real-world-order rule (tests/fixtures/order). A fixture may
+//! have `NAME.args` (extra flags) and `NAME.stats` (a JSON object whose every member the
+//! `--stats` line must equal).
 
 use crate::util::*;
 
 #[test]
 fn every_creating_path() {
-    let dir = fixtures().join("lineage");
+    check_dir("lineage", 15);
+}
+
+#[test]
+fn every_order_rule() {
+    check_dir("order", 6);
+}
+
+fn check_dir(which: &str, at_least: usize) {
+    let dir = fixtures().join(which);
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("lineage fixtures")
         .filter_map(|e| {
@@ -21,11 +32,24 @@ fn every_creating_path() {
         })
         .collect();
     names.sort();
-    assert!(names.len() >= 15, "only {} lineage fixtures", names.len());
+    assert!(names.len() >= at_least, "only {} {which} fixtures", names.len());
     let mut failures = Vec::new();
     for name in &names {
-        let run = run_file(&dir.join(format!("{name}.ndjson")), &["--quiet"]);
+        let args_text = std::fs::read_to_string(dir.join(format!("{name}.args"))).unwrap_or_default();
+        let mut args: Vec<&str> = args_text.split_whitespace().collect();
+        args.push("--stats");
+        let run = run_file(&dir.join(format!("{name}.ndjson")), &args);
         assert_eq!(run.code, Some(0), "{name}");
+        if let Ok(want) = std::fs::read_to_string(dir.join(format!("{name}.stats"))) {
+            let want: serde_json::Value = serde_json::from_str(&want).expect("NAME.stats is JSON");
+            let stats: serde_json::Value =
+                serde_json::from_str(run.stderr.lines().last().unwrap_or("")).expect("--stats line");
+            for (k, v) in want.as_object().unwrap() {
+                if stats[k] != *v {
+                    failures.push(format!("{name}: stats {k} = {} (expected {v})", stats[k]));
+                }
+            }
+        }
         let out = run.json();
         let expect: Vec<Vec<String>> = std::fs::read_to_string(dir.join(format!("{name}.expect.tsv")))
             .unwrap()
@@ -54,7 +78,11 @@ fn every_creating_path() {
             let key = match o["type"].as_str() {
                 None => "-".to_string(),
                 Some("IAMUser" | "Root") => o["arn"].as_str().unwrap_or("").to_string(),
-                Some("IdentityCenterUser") => o["userId"].as_str().or(o["name"].as_str()).unwrap_or("").to_string(),
+                Some("IdentityCenterUser") => o["userId"]
+                    .as_str()
+                    .or(o["name"].as_str())
+                    .unwrap_or("")
+                    .to_string(),
                 Some("AWSService") => match o["instance"].as_str() {
                     Some(i) => format!("{}/{i}", o["name"].as_str().unwrap_or("")),
                     None => o["name"].as_str().unwrap_or("").to_string(),

@@ -70,3 +70,125 @@ fn line_buffered_and_empty_input() {
         (Some(0), 0, "")
     );
 }
+
+/// A call of a session whose creator has not been seen, at `time`, with a session name of its own.
+fn unknown_session_call(name: &str, time: &str, id: &str) -> String {
+    format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLE:{name}","arn":"arn:aws:sts::111122223333:assumed-role/ops/{name}","accountId":"111122223333","accessKeyId":"ASIA{name}","sessionContext":{{"attributes":{{"creationDate":"2024-05-01T00:00:00Z"}}}}}},"eventTime":"{time}","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","eventID":"{id}","recipientAccountId":"111122223333"}}"#
+    )
+}
+
+fn user_call(time: &str, id: &str) -> String {
+    format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"alice"}},"eventTime":"{time}","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","eventID":"{id}","recipientAccountId":"111122223333"}}"#
+    )
+}
+
+#[test]
+fn an_idle_live_stream_releases_held_events_by_wall_clock() {
+    let mut child = Command::new(bin())
+        .args(["--hold", "1s"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    writeln!(
+        stdin,
+        "{}",
+        unknown_session_call("s1", "2024-05-01T00:00:05Z", "e1")
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    // No more input, stdin still open: the wall clock lets it go, unlinked.
+    let started = Instant::now();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["eventID"], "e1");
+    assert_eq!(v["ctail"]["confidence"], "unlinked");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn sigterm_with_the_upstream_open_releases_everything_held() {
+    let mut child = Command::new(bin())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        writeln!(
+            stdin,
+            "{}",
+            unknown_session_call(name, "2024-05-01T00:00:05Z", &format!("held{i}"))
+        )
+        .unwrap();
+    }
+    writeln!(stdin, "{}", user_call("2024-05-01T00:00:06Z", "known")).unwrap();
+    stdin.flush().unwrap();
+    // The known caller's event is not held; the three others wait for their creators (15m).
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains(r#""eventID":"known""#), "{line}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let code = child.wait().unwrap().code();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, Some(143));
+    let ids: Vec<String> = rest
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["eventID"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids, ["held0", "held1", "held2"]);
+    drop(stdin);
+}
+
+#[test]
+fn max_held_bounds_the_buffer_and_loses_nothing() {
+    let mut input = String::new();
+    for i in 0..5 {
+        input += &unknown_session_call(&format!("s{i}"), "2024-05-01T00:00:05Z", &format!("e{i}"));
+        input.push('\n');
+    }
+    let run = run(&["--max-held", "2", "--stats"], Some(input.as_bytes()));
+    assert_eq!(run.code, Some(0));
+    assert_eq!(run.lines().len(), 5);
+    let stats: serde_json::Value = serde_json::from_str(run.stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(stats["held_max"], 2);
+    assert_eq!(stats["held_overflow"], 3);
+    assert_eq!(stats["released_unlinked"], 5);
+    // Overflow lets the oldest go first: output order is input order here.
+    let ids: Vec<String> = run
+        .json()
+        .iter()
+        .map(|v| v["eventID"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["e0", "e1", "e2", "e3", "e4"]);
+}

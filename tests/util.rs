@@ -72,7 +72,7 @@ pub fn strip_annotation(line: &[u8]) -> Vec<u8> {
         "annotation without confidence: {ann}"
     );
     assert!(text.ends_with('}'));
-    let mut out = text[..at].as_bytes().to_vec();
+    let mut out = text.as_bytes()[..at].to_vec();
     out.push(b'}');
     out
 }

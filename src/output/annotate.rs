@@ -71,11 +71,11 @@ pub fn write_origin(out: &mut Vec<u8>, n: &Node) {
     out.extend_from_slice(b"{\"type\":");
     write_str(out, n.kind.as_str());
     field(out, "arn", n.arn.as_deref());
-    match n.name.as_deref() {
+    match n.name() {
         Some(name) => field(out, "name", Some(name)),
-        None => field(out, "name", n.alias.borrow().as_deref()),
+        None => field(out, "name", n.alias().as_deref()),
     }
-    field(out, "account", n.account.as_deref());
+    field(out, "account", n.account());
     if let Some(x) = n.extra() {
         field(out, "provider", x.provider.as_deref());
         field(out, "userId", x.user_id.as_deref());
@@ -96,8 +96,8 @@ fn write_hop(out: &mut Vec<u8>, n: &Node, edge: Option<usize>) {
     write_id(out, n.id);
     field(out, "type", Some(n.kind.as_str()));
     field(out, "arn", n.arn.as_deref());
-    field(out, "name", n.name.as_deref());
-    field(out, "account", n.account.as_deref());
+    field(out, "name", n.name());
+    field(out, "account", n.account());
     if let Some(i) = edge {
         let creators = n.creators.borrow();
         if let Some(e) = creators.get(i) {
@@ -164,7 +164,7 @@ pub fn write_annotation(out: &mut Vec<u8>, session: u64, chain: &Chain, source_i
 fn source_identity_agrees(si: &str, origin: &Node) -> bool {
     let x = origin.extra();
     let names = [
-        origin.name.as_deref(),
+        origin.name(),
         origin.arn.as_deref(),
         x.and_then(|x| x.user_id.as_deref()),
         x.and_then(|x| x.instance.as_deref()),

@@ -141,13 +141,12 @@ impl Lineage {
         // still certain.
         let mut n = Node::new(id, kind, false);
         n.arn = Some(arn.into());
-        n.name = user.name.clone();
-        n.account = user.account.clone();
+        n.name = user.name().map(Into::into);
+        n.account = user.account().map(Into::into);
         n.created = created;
         n.expires.set(created + MAX_LIFETIME);
-        n.creators.get_mut().push(implied(&user));
-        let n = Rc::new(n);
-        self.table.insert_session(Rc::clone(&n));
+        n.push_creator(implied(&user));
+        let n = self.add_session(n);
         Some((n, id))
     }
 
@@ -186,8 +185,7 @@ impl Lineage {
         n.account = ui.account_id.get().map(Into::into);
         n.created = now.unwrap_or(0);
         n.expires.set(n.created + 900);
-        let n = Rc::new(n);
-        self.table.insert_session(Rc::clone(&n));
+        let n = self.add_session(n);
         Some((n, id))
     }
 
@@ -262,11 +260,9 @@ impl Lineage {
             _ => None,
         };
         if let Some(p) = parent {
-            n.creators.get_mut().push(implied(&p));
+            n.push_creator(implied(&p));
         }
-        self.mark_if_matching(&n);
-        let n = Rc::new(n);
-        self.table.insert_session(Rc::clone(&n));
+        let n = self.add_session(n);
         if let Some(p) = ui.principal_id.get() {
             self.table.put_principal(p, &n);
         }
@@ -316,12 +312,10 @@ impl Lineage {
         }
         if !self.defer_guesses {
             if let Some(n) = known {
-                proxy.creators.get_mut().push(principal_guess(&n));
+                proxy.push_creator(principal_guess(&n));
             }
         }
-        self.mark_if_matching(&proxy);
-        let proxy = Rc::new(proxy);
-        self.table.insert_session(Rc::clone(&proxy));
+        let proxy = self.add_session(proxy);
         Some((proxy, id))
     }
 

@@ -232,8 +232,8 @@ impl Lineage {
                 };
                 let child = self.child(id, kind, |n| {
                     n.arn = arn;
-                    n.name = caller.name.clone();
-                    n.account = caller.account.clone();
+                    n.name = caller.name().map(Into::into);
+                    n.account = caller.account().map(Into::into);
                     n.created = now;
                     n.expires.set(expires.unwrap_or(now + life));
                     n.source_identity = caller.source_identity.clone();
@@ -267,8 +267,8 @@ impl Lineage {
                 let id = stable_id(&[b"session", arn.as_bytes(), &now.to_le_bytes()]);
                 let child = self.child(id, caller.kind, |n| {
                     n.arn = Some(arn.clone());
-                    n.name = caller.name.clone();
-                    n.account = caller.account.clone();
+                    n.name = caller.name().map(Into::into);
+                    n.account = caller.account().map(Into::into);
                     n.created = now;
                     n.expires.set(now + 12 * 3600);
                 });
@@ -282,9 +282,15 @@ impl Lineage {
             Via::SwitchRole | Via::Implied | Via::PrincipalId | Via::Pair => return None,
         };
         if let Some(k) = issued {
-            self.table
-                .keys
-                .put(stable_id(&[b"key", k.as_bytes()]), Rc::clone(&child));
+            // Role sessions are found by (ARN, creationDate); the others only by their key.
+            if !matches!(
+                via,
+                Via::AssumeRole | Via::AssumeRoleWithSaml | Via::AssumeRoleWithWebIdentity
+            ) {
+                self.table
+                    .keys
+                    .put(stable_id(&[b"key", k.as_bytes()]), Rc::clone(&child));
+            }
         }
         self.link(&child, edge);
         Some(child)
@@ -298,10 +304,7 @@ impl Lineage {
         }
         let mut n = Node::new(id, kind, false);
         fill(&mut n);
-        self.mark_if_matching(&n);
-        let n = Rc::new(n);
-        self.table.insert_session(Rc::clone(&n));
-        n
+        self.add_session(n)
     }
 
     /// Adds a creating edge to `child`, merging copies of one event and flagging collisions.
@@ -346,7 +349,7 @@ impl Lineage {
                 let mut when = Vec::with_capacity(20);
                 write_iso(&mut when, child.created);
                 self.warnings.push(format!(
-                    "session {} created at {} is claimed by two creating events ({} and {}) that the log cannot tell apart; its calls are marked ambiguous",
+                    "session {} created at {} is claimed by two creating events ({} and {}) that the log cannot tell apart; its calls are ambiguous unless source address and user agent single one out",
                     child.arn.as_deref().unwrap_or("?"),
                     String::from_utf8_lossy(&when),
                     first.event_id,
@@ -357,8 +360,13 @@ impl Lineage {
         if was_unlinked && child.released_unlinked.get() {
             self.stats.late_links += 1;
         }
+        // Almost every session has one creator: room for exactly that (a Vec would take four).
+        creators.reserve_exact(1);
+        // The stand-in links of a role owner's copy are not creating events of their own.
+        if !edge.via.is_transparent() {
+            self.stats.edges += 1;
+        }
         creators.push(edge);
-        self.stats.edges += 1;
         if was_unlinked {
             self.linked.push(Rc::clone(child));
         }
@@ -421,7 +429,7 @@ impl Lineage {
             .map(|g| Rc::clone(&g.user));
         if let Some(user) = grant {
             let same_as_learned = learned.as_ref().is_none_or(|l| Rc::ptr_eq(l, &user));
-            let alias_agrees = match (user.alias.borrow().as_deref(), subject) {
+            let alias_agrees = match (user.alias().as_deref(), subject) {
                 (Some(a), Some(s)) => a == s,
                 _ => true,
             };
@@ -450,8 +458,9 @@ impl Lineage {
                 );
             }
         }
-        if user.alias.borrow().is_none() {
-            *user.alias.borrow_mut() = Some(subject.into());
+        let Some(x) = user.extra() else { return };
+        if x.alias.borrow().is_none() {
+            *x.alias.borrow_mut() = Some(subject.into());
             if self.matcher.as_ref().is_some_and(|m| m.matches(subject)) {
                 user.matched.set(true);
             }

@@ -133,6 +133,16 @@ impl Lineage {
         std::mem::take(&mut self.warnings)
     }
 
+    /// Adds a new session to the table: matched against `--identity` while it still has every
+    /// field, then stripped of what its ARN already says (memory per session is the budget).
+    pub(crate) fn add_session(&mut self, mut n: Node) -> Rc<Node> {
+        self.mark_if_matching(&n);
+        n.compact();
+        let n = Rc::new(n);
+        self.table.insert_session(Rc::clone(&n));
+        n
+    }
+
     /// Sets the sticky `--identity` flag on a new node from its own identifying fields.
     pub(crate) fn mark_if_matching(&self, node: &Node) {
         let Some(m) = &self.matcher else { return };
@@ -140,9 +150,10 @@ impl Lineage {
         let role_and_session = node.arn.as_deref().and_then(role_session_of);
         let candidates = [
             node.arn.as_deref(),
-            node.name.as_deref(),
+            node.name(),
             node.source_identity.as_deref(),
             extra.and_then(|e| e.user_id.as_deref()),
+            node.account(),
             extra.and_then(|e| e.instance.as_deref()),
             extra.and_then(|e| e.principal_id.as_deref()),
             role_and_session.map(|(r, _)| r),

@@ -140,6 +140,9 @@ pub struct Extra {
     pub user_id: Option<Box<str>>,
     pub instance: Option<Box<str>>,
     pub principal_id: Option<Box<str>>,
+    /// A name learned after the node was made (an Identity Center user's user name, matched
+    /// from the SAML subject of its sessions).
+    pub alias: RefCell<Option<Box<str>>>,
 }
 
 /// A principal (an origin) or a session.
@@ -156,9 +159,6 @@ pub struct Node {
     pub account: Option<Box<str>>,
     pub extra: Option<Box<Extra>>,
     pub source_identity: Option<Box<str>>,
-    /// A name learned after the node was made (an Identity Center user's user name, matched
-    /// from the SAML subject of its sessions).
-    pub alias: RefCell<Option<Box<str>>>,
     pub created: Epoch,
     pub expires: Cell<Epoch>,
     pub creators: RefCell<Vec<Edge>>,
@@ -177,6 +177,13 @@ impl Via {
 }
 
 impl Node {
+    /// Adds a creator without the spare room a growing Vec would take.
+    pub fn push_creator(&mut self, edge: Edge) {
+        let creators = self.creators.get_mut();
+        creators.reserve_exact(1);
+        creators.push(edge);
+    }
+
     pub fn new(id: u64, kind: Kind, origin: bool) -> Self {
         Node {
             id,
@@ -187,7 +194,6 @@ impl Node {
             account: None,
             extra: None,
             source_identity: None,
-            alias: RefCell::new(None),
             created: 0,
             expires: Cell::new(Epoch::MAX),
             creators: RefCell::new(Vec::new()),
@@ -202,6 +208,52 @@ impl Node {
 
     pub fn extra(&self) -> Option<&Extra> {
         self.extra.as_deref()
+    }
+
+    /// User name, subject, service or session name: stored, else the last element of the ARN
+    /// (a session's name).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref().or_else(|| {
+            self.arn
+                .as_deref()
+                .filter(|_| !self.origin)
+                .and_then(super::last_name)
+        })
+    }
+
+    /// A name learned after the node was made, if any.
+    pub fn alias(&self) -> Option<std::cell::Ref<'_, str>> {
+        let x = self.extra.as_deref()?;
+        std::cell::Ref::filter_map(x.alias.borrow(), |a| a.as_deref()).ok()
+    }
+
+    /// The account: stored, else the one in the ARN.
+    pub fn account(&self) -> Option<&str> {
+        self.account
+            .as_deref()
+            .or_else(|| self.arn.as_deref().and_then(super::account_of))
+    }
+
+    /// Drops what the ARN already says, and a session's principal id (its index entry keeps it).
+    pub fn compact(&mut self) {
+        if !self.origin {
+            if self.name.is_some() && self.name.as_deref() == self.arn.as_deref().and_then(super::last_name) {
+                self.name = None;
+            }
+            if self.kind != Kind::AwsAccount {
+                if let Some(x) = &mut self.extra {
+                    x.principal_id = None;
+                    if x.provider.is_none() && x.user_id.is_none() && x.instance.is_none() {
+                        self.extra = None;
+                    }
+                }
+            }
+        }
+        if self.account.is_some()
+            && self.account.as_deref() == self.arn.as_deref().and_then(super::account_of)
+        {
+            self.account = None;
+        }
     }
 
     /// Whether this node or any ancestor matched `--identity` (bounded walk over every creator).

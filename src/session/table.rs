@@ -80,12 +80,14 @@ pub struct Table {
 impl Table {
     pub fn new(max_sessions: usize) -> Self {
         let cap = NonZeroUsize::new(max_sessions.max(1)).expect("non-zero");
-        // People and services are few next to sessions; their indices need less room.
+        // People, services and the secondary indices need less room than sessions.
         let small = NonZeroUsize::new((max_sessions / 4).max(64)).expect("non-zero");
         Table {
             sessions: LruCache::new(cap),
-            keys: LruCache::new(cap),
-            principals: LruCache::new(cap),
+            // Only sessions found by key alone (GetSessionToken, AssumeRoot, sign-in tokens,
+            // federation tokens) and principal ids for role owners' copies: fewer than sessions.
+            keys: LruCache::new(small),
+            principals: LruCache::new(small),
             origins: LruCache::new(small),
             console: LruCache::new(small),
             grants: LruCache::new(small),

@@ -66,3 +66,20 @@ fn man_page_documents_every_flag_and_annotation_field() {
         assert!(page.contains(section), "{section} missing from the man page");
     }
 }
+
+#[test]
+fn man_page_documents_every_stats_field() {
+    let page = String::from_utf8(render())
+        .unwrap()
+        .replace("\\-", "-")
+        .replace("\\fB", "")
+        .replace("\\fR", "");
+    let run = crate::util::run(&["--stats"], Some(b""));
+    let stats: serde_json::Value = serde_json::from_str(run.stderr.lines().last().unwrap()).unwrap();
+    for key in stats.as_object().unwrap().keys() {
+        assert!(
+            page.contains(key.as_str()),
+            "--stats field {key} missing from the man page"
+        );
+    }
+}

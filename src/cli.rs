@@ -115,6 +115,29 @@ pub struct Cli {
     /// and are both kept.
     #[arg(long)]
     pub dedupe: bool,
+
+    /// Keep the session table in FILE across restarts: loaded at start, saved at exit and every
+    /// --checkpoint.
+    ///
+    /// Sessions live up to 36 hours; a restart that forgets them makes every ongoing session
+    /// unlinked. The file is written atomically and readable by its owner only (it holds ARNs
+    /// and key ids). A file that is empty, truncated, corrupt or of an unknown version is refused
+    /// at start (status 1) and left exactly as it is; --fresh-state starts afresh instead.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Start with an empty session table even if the --state file exists (it is replaced at the
+    /// next save). The explicit way past a state file that was refused.
+    #[arg(long, requires = "state")]
+    pub fresh_state: bool,
+
+    /// Save --state every DURATION of wall time as well as at exit (0: only at exit).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration_arg)]
+    pub checkpoint: std::time::Duration,
+
+    /// Print the --stats object on stderr every DURATION of wall time as well as at exit.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub stats_interval: Option<std::time::Duration>,
 }
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
@@ -137,6 +160,10 @@ pub struct Config {
     pub max_held: usize,
     pub settle: std::time::Duration,
     pub dedupe: bool,
+    pub state: Option<PathBuf>,
+    pub fresh_state: bool,
+    pub checkpoint: std::time::Duration,
+    pub stats_interval: Option<std::time::Duration>,
 }
 
 impl Cli {
@@ -160,6 +187,10 @@ impl Cli {
             max_held: usize::try_from(self.max_held).unwrap_or(usize::MAX),
             settle: self.settle,
             dedupe: self.dedupe,
+            state: self.state,
+            fresh_state: self.fresh_state,
+            checkpoint: self.checkpoint,
+            stats_interval: self.stats_interval,
         }
     }
 }

@@ -14,6 +14,7 @@
 //! filter               --identity patterns
 //! output               the original bytes with "ctail":{…} spliced in as the last member
 //! sink                 one record through dedupe, lineage, hold, filter and output
+//! state                --state: the session table saved and loaded across restarts
 //! pipeline             the loop joining them: reading, idle flushes, signals
 //! ```
 //!
@@ -41,4 +42,5 @@ pub mod hold; // waiting for late creators
 pub mod filter; // --identity
 pub mod output; // annotation and writing
 pub mod sink; // one record through all of the above
+pub mod state; // --state: the session table across restarts
 pub mod pipeline; // the loop

@@ -11,8 +11,10 @@ use crate::input::envelope::Unwrapper;
 use crate::input::framer::Framer;
 use crate::input::{spawn_reader, Chunk, Source};
 use crate::output::{Output, Reject, Reporter};
+use crate::session::table::stable_id;
 use crate::session::{IdentityMatch, Lineage};
 use crate::sink::Sink;
+use crate::state::{self, StateError};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
@@ -52,6 +54,8 @@ pub enum Error {
     Reject(std::path::PathBuf, io::Error),
     /// Signal handlers could not be installed.
     Signals(io::Error),
+    /// `--state FILE` was refused at start or could not be saved.
+    State(std::path::PathBuf, StateError),
 }
 
 impl std::fmt::Display for Error {
@@ -60,6 +64,12 @@ impl std::fmt::Display for Error {
             Error::Write(e) => write!(f, "writing output: {e}"),
             Error::Reject(p, e) => write!(f, "{}: {e}", p.display()),
             Error::Signals(e) => write!(f, "installing signal handlers: {e}"),
+            Error::State(p, e @ StateError::Write(_)) => write!(f, "{}: {e}", p.display()),
+            Error::State(p, e) => write!(
+                f,
+                "{}: {e}; refusing to start (the file is left as it is; --fresh-state starts with an empty session table and replaces it)",
+                p.display()
+            ),
         }
     }
 }
@@ -89,6 +99,15 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     };
     let mut lineage = Lineage::new(config.max_sessions, matcher);
     lineage.defer_guesses = !config.hold.is_zero();
+    let patterns = patterns_fingerprint(&config.identity);
+    if let (Some(path), false) = (&config.state, config.fresh_state) {
+        let fail = |e| Error::State(path.clone(), e);
+        if let Some(snap) = state::load(path).map_err(fail)? {
+            lineage
+                .restore(snap, patterns)
+                .map_err(|e| fail(StateError::Corrupt(format!("{e:?}"))))?;
+        }
+    }
     let mut sink = Sink::new(
         lineage,
         HoldBuffer::new(config.hold, config.hold, config.max_held, config.settle),
@@ -108,6 +127,16 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     let (rx, recycle) = spawn_reader(config.sources.clone());
     let mut current = String::new();
     let mut exit = Exit::Success;
+    let mut last_checkpoint = Instant::now();
+    let mut last_stats = Instant::now();
+    let save = |sink: &Sink<W>| -> Result<(), Error> {
+        match &config.state {
+            Some(path) => {
+                state::save(path, &sink.lineage.snapshot(patterns)).map_err(|e| Error::State(path.clone(), e))
+            }
+            None => Ok(()),
+        }
+    };
 
     let result = (|| -> Result<(), Error> {
         loop {
@@ -115,6 +144,16 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
             if sig != 0 {
                 exit = Exit::Signal(sig as u8);
                 return Ok(());
+            }
+            if !config.checkpoint.is_zero() && last_checkpoint.elapsed() >= config.checkpoint {
+                save(&sink)?;
+                last_checkpoint = Instant::now();
+            }
+            if let Some(every) = config.stats_interval {
+                if last_stats.elapsed() >= every {
+                    eprintln!("{}", sink.stats_json(started.elapsed()));
+                    last_stats = Instant::now();
+                }
             }
             let chunk = match rx.try_recv() {
                 Ok(c) => c,
@@ -161,12 +200,15 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     let result = result
         .and_then(|()| sink.release_all())
         .and_then(|()| sink.flush());
+    // The state is saved however the run ends, a closed pipe downstream included.
+    let saved = save(&sink);
     match result {
         Ok(()) => {}
         // `| head -1`: the reader downstream has all it wants. A normal end.
-        Err(Error::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(exit),
+        Err(Error::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return saved.map(|()| exit),
         Err(e) => return Err(e),
     }
+    saved?;
     if sink.stopped {
         exit = Exit::Failure;
     }
@@ -175,4 +217,12 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
         eprintln!("{}", sink.stats_json(started.elapsed()));
     }
     Ok(exit)
+}
+
+/// Identifies a set of `--identity` patterns, so a state file's match flags are reused only for
+/// the same patterns.
+fn patterns_fingerprint(patterns: &[String]) -> u64 {
+    let mut sorted: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
+    sorted.sort();
+    stable_id(&sorted)
 }

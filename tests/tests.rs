@@ -4,6 +4,7 @@ mod util;
 
 mod bad_input;
 mod lineage;
+mod long_running;
 mod man_page;
 mod properties;
 mod real_data;

@@ -133,7 +133,7 @@ pub fn write_annotation(out: &mut Vec<u8>, session: u64, chain: &Chain, source_i
     let conf = chain.confidence();
     write_str(out, conf.as_str());
     if conf == Confidence::Heuristic {
-        field(out, "reason", chain.reason);
+        field(out, "reason", chain.reason.map(|r| r.as_str()));
     }
     if conf == Confidence::Ambiguous {
         out.extend_from_slice(b",\"candidates\":[");

@@ -6,7 +6,7 @@
 //! without its creator is added unlinked, unless the log itself names its parent (an IAM user's own
 //! temporary credentials, a federated user's issuer, an EC2 instance's role delivery).
 
-use super::node::{Confidence, Edge, Evidence, Kind, Node, Via};
+use super::node::{Confidence, Edge, Evidence, Kind, Node, Reason, Via};
 use super::table::stable_id;
 use super::{account_of, last_name, Lineage};
 use crate::event::{Event, UserIdentity};
@@ -389,7 +389,7 @@ fn principal_guess(n: &Rc<Node>) -> Edge {
     let mut edge = implied(n);
     edge.via = Via::PrincipalId;
     edge.confidence = Confidence::Heuristic;
-    edge.reason = Some("AWSAccount caller matched to a known session by principalId");
+    edge.reason = Some(Reason::PrincipalId);
     edge
 }
 

@@ -5,7 +5,7 @@
 //! *different* creating events for one session identity are a collision, kept as two creators.
 
 use super::caller::{key_id, MAX_LIFETIME};
-use super::node::{Confidence, Edge, Evidence, Kind, Node, Via};
+use super::node::{Confidence, Edge, Evidence, Kind, Node, Reason, Via};
 use super::table::{stable_id, Grant, IcName};
 use super::{account_of, last_name, role_session_of, Lineage};
 use crate::event::Event;
@@ -18,10 +18,6 @@ const MAX_CREATORS: usize = 8;
 /// portal's GetRoleCredentials makes that SAML call itself, within a second or two.
 const GRANT_BEFORE: Epoch = 10;
 const GRANT_AFTER: Epoch = 5;
-const GRANT_REASON: &str =
-    "Identity Center: GetRoleCredentials for this account and permission set at that time";
-const LEARNED_REASON: &str =
-    "Identity Center: this user name was matched to this user by an earlier GetRoleCredentials";
 
 impl Lineage {
     /// SwitchRole's `userIdentity` is already the new session; its parent is the console user
@@ -70,7 +66,7 @@ impl Lineage {
                 parent,
                 via: Via::SwitchRole,
                 confidence: Confidence::Heuristic,
-                reason: Some("SwitchRole: the console session of the SwitchFrom user at that time"),
+                reason: Some(Reason::SwitchFrom),
                 event_id: ev.event_id.get().unwrap_or("").into(),
                 event_key: event_key(ev),
                 issued_key: 0,
@@ -411,7 +407,7 @@ impl Lineage {
         arn: &str,
         subject: Option<&str>,
         now: Epoch,
-    ) -> Option<(Rc<Node>, &'static str)> {
+    ) -> Option<(Rc<Node>, Reason)> {
         let (role, _) = role_session_of(arn)?;
         let set = role.strip_prefix("AWSReservedSSO_")?;
         let set = set.rsplit_once('_').map_or(set, |(s, _)| s);
@@ -437,10 +433,10 @@ impl Lineage {
                 if let (Some(id), Some(s)) = (name_id, subject) {
                     self.learn_ic_name(id, s, &user);
                 }
-                return Some((user, GRANT_REASON));
+                return Some((user, Reason::IdentityCenterGrant));
             }
         }
-        learned.map(|u| (u, LEARNED_REASON))
+        learned.map(|u| (u, Reason::IdentityCenterLearned))
     }
 
     /// Remembers that user name `subject` belongs to `user`; a second user for it contests it.

@@ -8,6 +8,7 @@
 pub mod caller;
 pub mod creators;
 pub mod node;
+pub mod persist;
 pub mod resolve;
 pub mod table;
 

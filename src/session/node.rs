@@ -104,6 +104,44 @@ impl Confidence {
     }
 }
 
+/// Why a heuristic was needed: a closed set, so that the annotation's `reason` strings are a
+/// contract and the state file can store them as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    SwitchFrom,
+    IdentityCenterGrant,
+    IdentityCenterLearned,
+    PrincipalId,
+    AddressAndAgent,
+    SameOrigin,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 6] = [
+        Reason::SwitchFrom,
+        Reason::IdentityCenterGrant,
+        Reason::IdentityCenterLearned,
+        Reason::PrincipalId,
+        Reason::AddressAndAgent,
+        Reason::SameOrigin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::SwitchFrom => "SwitchRole: the console session of the SwitchFrom user at that time",
+            Reason::IdentityCenterGrant => {
+                "Identity Center: GetRoleCredentials for this account and permission set at that time"
+            }
+            Reason::IdentityCenterLearned => {
+                "Identity Center: this user name was matched to this user by an earlier GetRoleCredentials"
+            }
+            Reason::PrincipalId => "AWSAccount caller matched to a known session by principalId",
+            Reason::AddressAndAgent => "collision: source address and user agent match one creating call",
+            Reason::SameOrigin => "colliding sessions share one origin",
+        }
+    }
+}
+
 /// Hashes of what a call looked like from outside: its access key, source address and user agent.
 /// Compared between a session's creating call and later calls to tell colliding sessions apart.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -120,7 +158,7 @@ pub struct Edge {
     pub via: Via,
     pub confidence: Confidence,
     /// Why a heuristic edge was taken.
-    pub reason: Option<&'static str>,
+    pub reason: Option<Reason>,
     pub event_id: Box<str>,
     /// sharedEventID (else eventID) hash: the two copies of a cross-account call, and duplicates,
     /// are one edge, never a collision.

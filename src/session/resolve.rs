@@ -6,7 +6,7 @@
 //! every candidate's origin is listed (ambiguous). An ancestor's evidence is its creating call, as
 //! recorded on the edge below it. Walks are bounded; nothing here recurses.
 
-use super::node::{Confidence, Edge, Evidence, Node};
+use super::node::{Confidence, Edge, Evidence, Node, Reason};
 use std::rc::Rc;
 
 /// Chains longer than this are cut (and said to be cut).
@@ -27,7 +27,7 @@ pub struct Chain {
     pub hops: Vec<Hop>,
     pub origin: Option<Rc<Node>>,
     pub confidence: Option<Confidence>,
-    pub reason: Option<&'static str>,
+    pub reason: Option<Reason>,
     /// The origins (or topmost known sessions) a collided session may belong to.
     pub candidates: Vec<Rc<Node>>,
     pub truncated: bool,
@@ -37,7 +37,7 @@ pub struct Chain {
 }
 
 enum Pick {
-    One(usize, Confidence, Option<&'static str>),
+    One(usize, Confidence, Option<Reason>),
     Many,
 }
 
@@ -92,7 +92,7 @@ impl Chain {
                                 // Colliding sessions of one person: the origin is certain.
                                 self.candidates.clear();
                                 conf = conf.max(Confidence::Heuristic);
-                                self.reason = self.reason.or(Some("colliding sessions share one origin"));
+                                self.reason = self.reason.or(Some(Reason::SameOrigin));
                                 Some((0, Rc::clone(&edges[0].parent), edges[0].caller))
                             } else {
                                 None
@@ -163,7 +163,7 @@ fn pick(edges: &[Edge], ev: Evidence) -> Pick {
         return Pick::One(
             i,
             edges[i].confidence.max(Confidence::Heuristic),
-            Some("collision: source address and user agent match one creating call"),
+            Some(Reason::AddressAndAgent),
         );
     }
     Pick::Many

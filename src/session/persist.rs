@@ -1,0 +1,313 @@
+//! The session table as data, for `--state`: every node reachable from an index, parents before
+//! children (so loading is one pass and never meets an unknown parent), and every index entry in
+//! least-recently-used order (so reloading restores recency as well as content).
+
+use super::node::{Confidence, Edge, Evidence, Extra, Kind, Node, Reason, Via};
+use super::table::{Grant, IcName, Table};
+use super::Lineage;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+#[derive(Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Fingerprint of the `--identity` patterns the `matched` flags were computed for.
+    pub patterns: u64,
+    pub nodes: Vec<NodeRec>,
+    pub sessions: Vec<(u64, u32)>,
+    pub keys: Vec<(u64, u32)>,
+    pub principals: Vec<(u64, u32, bool)>,
+    pub origins: Vec<(u64, u32)>,
+    pub console: Vec<(u64, u32)>,
+    pub grants: Vec<(u64, u32, i64, bool)>,
+    pub ic_names: Vec<(u64, u32, bool)>,
+    pub pairs: Vec<(u64, u32, u64)>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct NodeRec {
+    id: u64,
+    kind: u8,
+    origin: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    extra: Option<[Option<String>; 5]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source_identity: Option<String>,
+    created: i64,
+    expires: i64,
+    matched: bool,
+    released_unlinked: bool,
+    edges: Vec<EdgeRec>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EdgeRec {
+    parent: u32,
+    via: u8,
+    confidence: u8,
+    reason: Option<u8>,
+    event_id: String,
+    event_key: u64,
+    issued_key: u64,
+    caller: [u64; 3],
+    poor: bool,
+}
+
+/// Why a snapshot could not be loaded.
+#[derive(Debug)]
+pub enum SnapshotError {
+    /// A node names a parent that is not before it, or an index names a node that is not there.
+    BadReference,
+    /// A kind, via, confidence or reason code this version does not know.
+    UnknownCode,
+}
+
+const KINDS: [Kind; 10] = [
+    Kind::IamUser,
+    Kind::Root,
+    Kind::AssumedRole,
+    Kind::FederatedUser,
+    Kind::SamlUser,
+    Kind::WebIdentityUser,
+    Kind::IdentityCenterUser,
+    Kind::AwsService,
+    Kind::AwsAccount,
+    Kind::Other,
+];
+const VIAS: [Via; 13] = [
+    Via::AssumeRole,
+    Via::AssumeRoleWithSaml,
+    Via::AssumeRoleWithWebIdentity,
+    Via::GetSessionToken,
+    Via::GetFederationToken,
+    Via::AssumeRoot,
+    Via::ConsoleLogin,
+    Via::SwitchRole,
+    Via::GetSigninToken,
+    Via::GetRoleCredentials,
+    Via::Implied,
+    Via::PrincipalId,
+    Via::Pair,
+];
+const CONFIDENCES: [Confidence; 4] = [
+    Confidence::Exact,
+    Confidence::Heuristic,
+    Confidence::Ambiguous,
+    Confidence::Unlinked,
+];
+
+fn code<T: PartialEq>(all: &[T], v: &T) -> u8 {
+    all.iter()
+        .position(|x| x == v)
+        .expect("every value is in its table") as u8
+}
+
+fn decode<T: Copy>(all: &[T], c: u8) -> Result<T, SnapshotError> {
+    all.get(c as usize).copied().ok_or(SnapshotError::UnknownCode)
+}
+
+fn s(v: &Option<Box<str>>) -> Option<String> {
+    v.as_deref().map(str::to_owned)
+}
+
+impl Lineage {
+    /// Everything attribution needs across a restart.
+    pub fn snapshot(&self, patterns: u64) -> Snapshot {
+        let t = &self.table;
+        let mut index: HashMap<*const Node, u32> = HashMap::new();
+        let mut nodes = Vec::new();
+        // Post-order over creators, iteratively: a node is written after all its parents.
+        let mut visit = |root: &Rc<Node>, nodes: &mut Vec<NodeRec>| -> u32 {
+            let mut stack: Vec<(Rc<Node>, bool)> = vec![(Rc::clone(root), false)];
+            while let Some((n, parents_done)) = stack.pop() {
+                let key = Rc::as_ptr(&n);
+                if index.contains_key(&key) {
+                    continue;
+                }
+                if !parents_done {
+                    stack.push((Rc::clone(&n), true));
+                    for e in n.creators.borrow().iter() {
+                        if !index.contains_key(&Rc::as_ptr(&e.parent)) {
+                            stack.push((Rc::clone(&e.parent), false));
+                        }
+                    }
+                    continue;
+                }
+                let edges = n
+                    .creators
+                    .borrow()
+                    .iter()
+                    .map(|e| EdgeRec {
+                        parent: index[&Rc::as_ptr(&e.parent)],
+                        via: code(&VIAS, &e.via),
+                        confidence: code(&CONFIDENCES, &e.confidence),
+                        reason: e.reason.map(|r| code(&Reason::ALL, &r)),
+                        event_id: e.event_id.to_string(),
+                        event_key: e.event_key,
+                        issued_key: e.issued_key,
+                        caller: [e.caller.key, e.caller.ip, e.caller.agent],
+                        poor: e.poor,
+                    })
+                    .collect();
+                let extra = n.extra().map(|x| {
+                    [
+                        s(&x.provider),
+                        s(&x.user_id),
+                        s(&x.instance),
+                        s(&x.principal_id),
+                        x.alias.borrow().as_deref().map(str::to_owned),
+                    ]
+                });
+                nodes.push(NodeRec {
+                    id: n.id,
+                    kind: code(&KINDS, &n.kind),
+                    origin: n.origin,
+                    arn: s(&n.arn),
+                    name: s(&n.name),
+                    account: s(&n.account),
+                    extra,
+                    source_identity: s(&n.source_identity),
+                    created: n.created,
+                    expires: n.expires.get(),
+                    matched: n.matched.get(),
+                    released_unlinked: n.released_unlinked.get(),
+                    edges,
+                });
+                index.insert(key, nodes.len() as u32 - 1);
+            }
+            index[&Rc::as_ptr(root)]
+        };
+        // LRU order, least recent first: `iter()` yields the most recent first.
+        macro_rules! entries {
+            ($lru:expr, |$k:ident, $v:ident| $make:expr) => {{
+                let items: Vec<_> = $lru.iter().collect();
+                items
+                    .into_iter()
+                    .rev()
+                    .map(|($k, $v)| $make)
+                    .collect::<Vec<_>>()
+            }};
+        }
+        let sessions = entries!(t.sessions, |k, n| (*k, visit(n, &mut nodes)));
+        let keys = entries!(t.keys, |k, n| (*k, visit(n, &mut nodes)));
+        let principals = entries!(t.principals, |k, v| (*k, visit(&v.0, &mut nodes), v.1));
+        let origins = entries!(t.origins, |k, n| (*k, visit(n, &mut nodes)));
+        let console = entries!(t.console, |k, n| (*k, visit(n, &mut nodes)));
+        let grants = entries!(t.grants, |k, g| (
+            *k,
+            visit(&g.user, &mut nodes),
+            g.at,
+            g.contested
+        ));
+        let ic_names = entries!(t.ic_names, |k, v| (*k, visit(&v.user, &mut nodes), v.contested));
+        let pairs = entries!(t.pairs, |k, v| (*k, visit(&v.0, &mut nodes), v.1));
+        Snapshot {
+            patterns,
+            nodes,
+            sessions,
+            keys,
+            principals,
+            origins,
+            console,
+            grants,
+            ic_names,
+            pairs,
+        }
+    }
+
+    /// Rebuilds the table from a snapshot. `matched` flags are kept only when the patterns are
+    /// the same as when they were set; otherwise they are computed afresh from each node.
+    pub fn restore(&mut self, snap: Snapshot, patterns: u64) -> Result<(), SnapshotError> {
+        let same_patterns = snap.patterns == patterns;
+        let mut built: Vec<Rc<Node>> = Vec::with_capacity(snap.nodes.len());
+        let get =
+            |built: &Vec<Rc<Node>>, i: u32| built.get(i as usize).cloned().ok_or(SnapshotError::BadReference);
+        for r in snap.nodes {
+            let mut n = Node::new(r.id, decode(&KINDS, r.kind)?, r.origin);
+            n.arn = r.arn.map(Into::into);
+            n.name = r.name.map(Into::into);
+            n.account = r.account.map(Into::into);
+            n.source_identity = r.source_identity.map(Into::into);
+            n.created = r.created;
+            n.expires.set(r.expires);
+            n.released_unlinked.set(r.released_unlinked);
+            if let Some([provider, user_id, instance, principal_id, alias]) = r.extra {
+                n.extra = Some(Box::new(Extra {
+                    provider: provider.map(Into::into),
+                    user_id: user_id.map(Into::into),
+                    instance: instance.map(Into::into),
+                    principal_id: principal_id.map(Into::into),
+                    alias: std::cell::RefCell::new(alias.map(Into::into)),
+                }));
+            }
+            for e in r.edges {
+                n.push_creator(Edge {
+                    parent: get(&built, e.parent)?,
+                    via: decode(&VIAS, e.via)?,
+                    confidence: decode(&CONFIDENCES, e.confidence)?,
+                    reason: e.reason.map(|c| decode(&Reason::ALL, c)).transpose()?,
+                    event_id: e.event_id.into(),
+                    event_key: e.event_key,
+                    issued_key: e.issued_key,
+                    caller: Evidence {
+                        key: e.caller[0],
+                        ip: e.caller[1],
+                        agent: e.caller[2],
+                    },
+                    poor: e.poor,
+                });
+            }
+            if same_patterns {
+                n.matched.set(r.matched);
+            } else {
+                self.mark_if_matching(&n);
+            }
+            built.push(Rc::new(n));
+        }
+        let t: &mut Table = &mut self.table;
+        for (k, i) in snap.sessions {
+            t.sessions.put(k, get(&built, i)?);
+        }
+        for (k, i) in snap.keys {
+            t.keys.put(k, get(&built, i)?);
+        }
+        for (k, i, c) in snap.principals {
+            t.principals.put(k, (get(&built, i)?, c));
+        }
+        for (k, i) in snap.origins {
+            t.origins.put(k, get(&built, i)?);
+        }
+        for (k, i) in snap.console {
+            t.console.put(k, get(&built, i)?);
+        }
+        for (k, i, at, contested) in snap.grants {
+            t.grants.put(
+                k,
+                Grant {
+                    user: get(&built, i)?,
+                    at,
+                    contested,
+                },
+            );
+        }
+        for (k, i, contested) in snap.ic_names {
+            t.ic_names.put(
+                k,
+                IcName {
+                    user: get(&built, i)?,
+                    contested,
+                },
+            );
+        }
+        for (k, i, s) in snap.pairs {
+            t.pairs.put(k, (get(&built, i)?, s));
+        }
+        Ok(())
+    }
+}

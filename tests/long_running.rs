@@ -1,0 +1,300 @@
+//! Long-running operation: --state across restarts, refusal of bad state files, SIGTERM saves,
+//! periodic stats, and memory that stays flat on a long stream.
+
+use crate::util::*;
+use ctail_sim::{deliver, simulate, Config, Delivery};
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn stream(events: &[ctail_sim::SimEvent]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in events {
+        out.extend_from_slice(e.json.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// (eventID, recipient) → (confidence, origin) for every output record (first copy wins).
+fn attribution(lines: &[serde_json::Value]) -> HashMap<(String, String), (String, String)> {
+    let mut m = HashMap::new();
+    for v in lines {
+        let k = (
+            v["eventID"].as_str().unwrap_or("").to_string(),
+            v["recipientAccountId"].as_str().unwrap_or("").to_string(),
+        );
+        let a = (
+            v["ctail"]["confidence"].as_str().unwrap().to_string(),
+            v["ctail"]["origin"].to_string(),
+        );
+        m.entry(k).or_insert(a);
+    }
+    m
+}
+
+#[test]
+fn a_stream_split_across_two_runs_is_attributed_as_in_one() {
+    let events = deliver(
+        &simulate(&Config {
+            seed: 21,
+            events: 20_000,
+            ..Config::default()
+        }),
+        &Delivery {
+            seed: 3,
+            max_delay_secs: 900,
+            duplicate_rate: 0.0,
+        },
+    );
+    let whole = attribution(&run(&[], Some(&stream(&events))).json());
+    let dir = scratch("split");
+    let state = dir.join("state");
+    let state_arg = state.to_str().unwrap();
+    let half = events.len() / 2;
+    let first = run(&["--state", state_arg], Some(&stream(&events[..half])));
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let second = run(&["--state", state_arg], Some(&stream(&events[half..])));
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    let mut split = attribution(&first.json());
+    split.extend(attribution(&second.json()));
+    assert_eq!(split.len(), whole.len());
+    let same = whole.iter().filter(|(k, v)| split.get(*k) == Some(v)).count();
+    // Only calls held at the split (their creator in the second half) may differ: they went out
+    // unlinked when the first run ended.
+    let differ = whole.len() - same;
+    eprintln!(
+        "split run: {differ} of {} records attributed differently",
+        whole.len()
+    );
+    assert!(differ as f64 <= whole.len() as f64 * 0.005, "{differ} differ");
+    // Without the state file the second half loses much more.
+    let cold = attribution(&run(&[], Some(&stream(&events[half..]))).json());
+    let cold_differ = cold.iter().filter(|(k, v)| whole.get(*k) != Some(v)).count();
+    assert!(
+        cold_differ > differ * 10,
+        "cold {cold_differ} vs with state {differ}"
+    );
+}
+
+fn state_after_one_run(dir: &std::path::Path) -> std::path::PathBuf {
+    let state = dir.join("state");
+    let run = run(
+        &["--state", state.to_str().unwrap()],
+        Some(&std::fs::read(fixtures().join("real/invictus-lineage.ndjson")).unwrap()),
+    );
+    assert_eq!(run.code, Some(0));
+    state
+}
+
+#[test]
+fn bad_state_files_are_refused_and_left_untouched() {
+    let dir = scratch("badstate");
+    let good = std::fs::read(state_after_one_run(&dir)).unwrap();
+    let nl = good.iter().position(|&b| b == b'\n').unwrap();
+    let mut flipped = good.clone();
+    let at = nl + 1 + (good.len() - nl) / 2;
+    flipped[at] ^= 0x20;
+    let future = String::from_utf8(good.clone())
+        .unwrap()
+        .replacen("\"version\":1", "\"version\":99", 1);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty", Vec::new(), "empty"),
+        ("truncated", good[..good.len() - 100].to_vec(), "truncated"),
+        ("corrupt", flipped, "checksum"),
+        ("future", future.into_bytes(), "version 99"),
+        ("garbage", b"hello\n".to_vec(), "not a ctail-filter state file"),
+    ];
+    for (name, bytes, says) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let run = run(&["--state", path.to_str().unwrap()], Some(b""));
+        assert_eq!(run.code, Some(1), "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(says) && run.stderr.contains("--fresh-state"),
+            "{name}: {}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} was modified");
+        // Starting afresh is explicit, and replaces it with a good file.
+        let fresh = crate::util::run(&["--state", path.to_str().unwrap(), "--fresh-state"], Some(b""));
+        assert_eq!(fresh.code, Some(0), "{name}: {}", fresh.stderr);
+        let again = crate::util::run(&["--state", path.to_str().unwrap()], Some(b""));
+        assert_eq!(
+            again.code,
+            Some(0),
+            "{name} after --fresh-state: {}",
+            again.stderr
+        );
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn the_state_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("perms");
+    let state = state_after_one_run(&dir);
+    assert_eq!(
+        std::fs::metadata(&state).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // No temporary file is left beside it.
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+}
+
+#[test]
+fn sigterm_with_the_upstream_open_saves_the_state() {
+    let dir = scratch("sigterm-state");
+    let state = dir.join("state");
+    let mut child = Command::new(bin())
+        .args(["--state", state.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(&std::fs::read(fixtures().join("real/invictus-lineage.ndjson")).unwrap())
+        .unwrap();
+    stdin.flush().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
+        out
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    let code = child.wait().unwrap().code();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, Some(143));
+    assert_eq!(
+        reader.join().unwrap().lines().count(),
+        127,
+        "everything read comes out"
+    );
+    // The saved table attributes the slice's sessions in a later run.
+    let later = run(
+        &["--state", state.to_str().unwrap(), "--hold", "0"],
+        Some(&std::fs::read(fixtures().join("real/invictus-lineage.ndjson")).unwrap()),
+    );
+    assert!(later.json().iter().all(|v| v["ctail"]["confidence"] != "unlinked"
+        || v["userIdentity"]["arn"]
+            .as_str()
+            .is_some_and(|a| a.contains("MandoService")
+                || a.contains("SLRManagement")
+                || a.contains("AWSServiceRole"))));
+    drop(stdin);
+}
+
+#[test]
+fn stats_interval_prints_while_running() {
+    let mut child = Command::new(bin())
+        .args(["--stats-interval", "100ms"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(450));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stderr)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() >= 3, "{} stats lines", lines.len());
+    assert!(lines.iter().all(|l| l["records_in"] == 0));
+}
+
+/// A long stream of ever new sessions through a small table: resident memory stays flat.
+#[test]
+#[cfg(target_os = "linux")]
+fn memory_stays_flat_on_a_long_stream() {
+    const SESSIONS: usize = 40_000;
+    let mut child = Command::new(bin())
+        .args(["--max-sessions", "2000", "--stats"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let mut bytes = 0usize;
+        for i in 0..SESSIONS {
+            let t = format!(
+                "2024-05-01T{:02}:{:02}:{:02}Z",
+                i / 36000,
+                i / 600 % 60,
+                i / 10 % 60
+            );
+            let mut chunk = format!(
+                r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"alice"}},"eventTime":"{t}","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","requestParameters":{{"roleArn":"arn:aws:iam::444455556666:role/deploy","roleSessionName":"botocore-session-{i}"}},"responseElements":{{"credentials":{{"accessKeyId":"ASIA{i:016}","expiration":"May 2, 2024, 11:00:00 PM"}},"assumedRoleUser":{{"assumedRoleId":"AROAEXAMPLE:botocore-session-{i}","arn":"arn:aws:sts::444455556666:assumed-role/deploy/botocore-session-{i}"}}}},"eventID":"a{i}","recipientAccountId":"111122223333","padding":"{}"}}"#,
+                "x".repeat(600)
+            );
+            chunk.push('\n');
+            for j in 0..2 {
+                chunk += &format!(
+                    r#"{{"eventVersion":"1.08","userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::444455556666:assumed-role/deploy/botocore-session-{i}","accessKeyId":"ASIA{i:016}","sessionContext":{{"attributes":{{"creationDate":"{t}"}}}}}},"eventTime":"{t}","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventID":"c{i}-{j}","recipientAccountId":"444455556666","padding":"{}"}}"#,
+                    "y".repeat(900)
+                );
+                chunk.push('\n');
+            }
+            bytes += chunk.len();
+            if stdin.write_all(chunk.as_bytes()).is_err() {
+                break;
+            }
+        }
+        bytes
+    });
+    let rss = |pid: u32| -> Option<u64> {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    let mut samples = Vec::new();
+    while !writer.is_finished() {
+        if let Some(kb) = rss(pid) {
+            samples.push(kb);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let bytes = writer.join().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stats: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stderr).lines().last().unwrap()).unwrap();
+    assert_eq!(stats["records_out"], SESSIONS as u64 * 3);
+    assert!(stats["sessions_evicted"].as_u64().unwrap() > 30_000, "{stats}");
+    assert!(samples.len() >= 10, "{} samples", samples.len());
+    let max_kb = *samples.iter().max().unwrap();
+    let half = samples.len() / 2;
+    let first_half = *samples[..half].iter().max().unwrap();
+    let second_half = *samples[half..].iter().max().unwrap();
+    eprintln!(
+        "{} MB in; resident max {} MB, first half {} MB, second half {} MB",
+        bytes / 1_000_000,
+        max_kb / 1024,
+        first_half / 1024,
+        second_half / 1024
+    );
+    assert!(max_kb < 64 * 1024, "resident {max_kb} KB");
+    assert!(
+        second_half <= first_half + 4 * 1024,
+        "memory grew: {first_half} KB then {second_half} KB"
+    );
+}

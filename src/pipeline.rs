@@ -18,7 +18,7 @@ use crate::state::{self, StateError};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How the run ended, as the process exit status.
@@ -83,10 +83,7 @@ const DEDUPE_IDS: usize = 500_000;
 
 /// Runs the whole pipeline over `config.sources`, writing to `out`.
 pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
-    let signal = Arc::new(AtomicUsize::new(0));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize).map_err(Error::Signals)?;
-    }
+    let signal = signals()?;
     let matcher =
         Patterns::new(config.identity.iter().cloned()).map(|p| Box::new(p) as Box<dyn IdentityMatch>);
     let filtering = matcher.is_some();
@@ -217,6 +214,20 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
         eprintln!("{}", sink.stats_json(started.elapsed()));
     }
     Ok(exit)
+}
+
+/// The signal that asked us to stop (0: none), with handlers installed once per process: a
+/// program that runs the pipeline many times (tests, fuzzing) must not stack them up.
+fn signals() -> Result<&'static AtomicUsize, Error> {
+    static FLAG: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
+    if let Some(f) = FLAG.get() {
+        return Ok(f);
+    }
+    let flag = Arc::new(AtomicUsize::new(0));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_usize(sig, Arc::clone(&flag), sig as usize).map_err(Error::Signals)?;
+    }
+    Ok(FLAG.get_or_init(|| flag))
 }
 
 /// Identifies a set of `--identity` patterns, so a state file's match flags are reused only for

@@ -24,6 +24,8 @@ const IN_FLIGHT: usize = 8;
 pub enum Source {
     Stdin,
     File(PathBuf),
+    /// Bytes in memory (tests, fuzzing, embedding), named for messages.
+    Bytes(std::sync::Arc<[u8]>),
 }
 
 impl Source {
@@ -40,6 +42,7 @@ impl Source {
         match self {
             Source::Stdin => "<stdin>".into(),
             Source::File(p) => p.display().to_string(),
+            Source::Bytes(_) => "<memory>".into(),
         }
     }
 }
@@ -87,6 +90,7 @@ fn read_source(source: &Source, tx: &SyncSender<Chunk>, recycle: &Receiver<Vec<u
     let raw: Box<dyn Read> = match source {
         Source::Stdin => Box::new(io::stdin()),
         Source::File(p) => Box::new(File::open(p)?),
+        Source::Bytes(b) => Box::new(io::Cursor::new(std::sync::Arc::clone(b))),
     };
     // Gzip is recognised by its magic bytes, whatever the input is called.
     let mut head = Vec::with_capacity(2);

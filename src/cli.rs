@@ -135,6 +135,20 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration_arg)]
     pub checkpoint: std::time::Duration,
 
+    /// Output: `json` (every event, annotated), `text` (one line per event for a person), or
+    /// `summary` (a tree per origin of the sessions it minted, at the end and on SIGUSR1).
+    #[arg(long, value_enum, default_value_t = Format::Json, value_name = "FORMAT")]
+    pub format: Format,
+
+    /// Colour in the text and summary views: `auto` colours a terminal unless NO_COLOR is set
+    /// (CLICOLOR_FORCE forces it).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Print a completion script for SHELL on stdout and exit.
+    #[arg(long, value_enum, value_name = "SHELL", exclusive = true)]
+    pub completions: Option<clap_complete::Shell>,
+
     /// Print the --stats object on stderr every DURATION of wall time as well as at exit.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub stats_interval: Option<std::time::Duration>,
@@ -142,6 +156,43 @@ pub struct Cli {
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     crate::time::parse_duration(s)
+}
+
+/// What is written for each event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Text,
+    Summary,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour, given whether stdout is a terminal and the environment: an explicit
+    /// choice wins; `auto` honours NO_COLOR (any non-empty value: off), then CLICOLOR_FORCE
+    /// (non-empty and not `0`: on), then the terminal.
+    pub fn resolve(self, is_terminal: bool, env: impl Fn(&str) -> Option<String>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                if env("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+                    false
+                } else if env("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0") {
+                    true
+                } else {
+                    is_terminal
+                }
+            }
+        }
+    }
 }
 
 /// Everything the pipeline needs, resolved from the flags.
@@ -164,6 +215,9 @@ pub struct Config {
     pub fresh_state: bool,
     pub checkpoint: std::time::Duration,
     pub stats_interval: Option<std::time::Duration>,
+    pub format: Format,
+    /// Colour, already resolved against the terminal and the environment.
+    pub color: bool,
 }
 
 impl Cli {
@@ -191,6 +245,12 @@ impl Cli {
             fresh_state: self.fresh_state,
             checkpoint: self.checkpoint,
             stats_interval: self.stats_interval,
+            format: self.format,
+            color: self
+                .color
+                .resolve(std::io::IsTerminal::is_terminal(&std::io::stdout()), |k| {
+                    std::env::var(k).ok()
+                }),
         }
     }
 }

@@ -7,6 +7,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(shell) = cli.completions {
+        use clap::CommandFactory;
+        clap_complete::generate(shell, &mut Cli::command(), "ctail-filter", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
     let config = cli.into_config();
     let stdout = std::io::stdout();
     let code = match pipeline::run(&config, stdout.lock()) {

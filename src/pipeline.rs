@@ -3,20 +3,22 @@
 //! The reader runs on its own thread; this loop flushes whenever it has nothing more to read,
 //! releases held events by wall clock while input is idle, and stops cleanly on SIGINT/SIGTERM.
 
-use crate::cli::Config;
+use crate::cli::{Config, Format};
 use crate::dedupe::Dedupe;
 use crate::filter::Patterns;
 use crate::hold::HoldBuffer;
 use crate::input::envelope::Unwrapper;
 use crate::input::framer::Framer;
 use crate::input::{spawn_reader, Chunk, Source};
+use crate::output::summary::Summary;
+use crate::output::text::Palette;
 use crate::output::{Output, Reject, Reporter};
 use crate::session::table::stable_id;
 use crate::session::{IdentityMatch, Lineage};
 use crate::sink::Sink;
 use crate::state::{self, StateError};
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -84,6 +86,7 @@ const DEDUPE_IDS: usize = 500_000;
 /// Runs the whole pipeline over `config.sources`, writing to `out`.
 pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     let signal = signals()?;
+    let usr1 = summary_requests()?;
     let matcher =
         Patterns::new(config.identity.iter().cloned()).map(|p| Box::new(p) as Box<dyn IdentityMatch>);
     let filtering = matcher.is_some();
@@ -118,6 +121,11 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
         filtering,
         config.strict,
     );
+    sink.format = config.format;
+    sink.palette = Palette::new(config.color);
+    if config.format == Format::Summary {
+        sink.summary = Some(Summary::new(config.max_sessions));
+    }
     let started = Instant::now();
     let mut framer = Framer::new(config.max_record_bytes);
     let mut unwrapper = Unwrapper::default();
@@ -145,6 +153,9 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
             if !config.checkpoint.is_zero() && last_checkpoint.elapsed() >= config.checkpoint {
                 save(&sink)?;
                 last_checkpoint = Instant::now();
+            }
+            if usr1.swap(false, Ordering::Relaxed) && config.format == Format::Summary {
+                sink.write_summary()?;
             }
             if let Some(every) = config.stats_interval {
                 if last_stats.elapsed() >= every {
@@ -196,6 +207,13 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     // End of input, a signal or --strict: nothing held is lost.
     let result = result
         .and_then(|()| sink.release_all())
+        .and_then(|()| {
+            if config.format == Format::Summary {
+                sink.write_summary()
+            } else {
+                Ok(())
+            }
+        })
         .and_then(|()| sink.flush());
     // The state is saved however the run ends, a closed pipe downstream included.
     let saved = save(&sink);
@@ -227,6 +245,18 @@ fn signals() -> Result<&'static AtomicUsize, Error> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register_usize(sig, Arc::clone(&flag), sig as usize).map_err(Error::Signals)?;
     }
+    Ok(FLAG.get_or_init(|| flag))
+}
+
+/// SIGUSR1 asks `--format summary` for the tree so far; installed once per process.
+fn summary_requests() -> Result<&'static AtomicBool, Error> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    if let Some(f) = FLAG.get() {
+        return Ok(f);
+    }
+    let flag = Arc::new(AtomicBool::new(false));
+    #[cfg(unix)]
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&flag)).map_err(Error::Signals)?;
     Ok(FLAG.get_or_init(|| flag))
 }
 

@@ -1,10 +1,14 @@
 //! What happens to each record after framing: dedupe, attribute, hold or release, filter, write.
 
+use crate::cli::Format;
 use crate::dedupe::Dedupe;
+use crate::event::{decode, Event};
 use crate::hold::{Held, HoldBuffer, Release};
 use crate::input::envelope::{Item, Record, Unwrapper};
 use crate::input::framer::{Frame, Framer};
 use crate::output::annotate::write_annotation;
+use crate::output::summary::Summary;
+use crate::output::text::{write_line, Palette};
 use crate::output::{Output, Reject, Reporter};
 use crate::pipeline::Error;
 use crate::session::creators::event_id_key;
@@ -40,6 +44,9 @@ pub struct Sink<W: Write> {
     chain: Chain,
     linked: Vec<Rc<Node>>,
     released: Vec<Held>,
+    pub format: Format,
+    pub palette: Palette,
+    pub summary: Option<Summary>,
 }
 
 /// What one call needs to be written: everything but the record's bytes.
@@ -77,6 +84,9 @@ impl<W: Write> Sink<W> {
             chain: Chain::default(),
             linked: Vec::new(),
             released: Vec::new(),
+            format: Format::Json,
+            palette: Palette::PLAIN,
+            summary: None,
         }
     }
 
@@ -165,7 +175,7 @@ impl<W: Write> Sink<W> {
                     self.release(old, Release::Overflow)?;
                 }
             }
-            None => self.write(text, &call)?,
+            None => self.write(text, Some(ev), &call)?,
         }
         // The sessions this event linked: what waited for them goes out now, after it.
         self.lineage.take_linked(&mut self.linked);
@@ -271,7 +281,7 @@ impl<W: Write> Sink<W> {
         } else {
             self.hold.stats.released_linked += 1;
         }
-        self.write(&h.text, &call)
+        self.write(&h.text, None, &call)
     }
 
     /// Releases what the event-time window or the wall clock let go.
@@ -291,7 +301,7 @@ impl<W: Write> Sink<W> {
     }
 
     /// Filters and writes the call just resolved into `self.chain`.
-    fn write(&mut self, text: &[u8], call: &Call<'_>) -> Result<(), Error> {
+    fn write(&mut self, text: &[u8], ev: Option<&Event<'_>>, call: &Call<'_>) -> Result<(), Error> {
         if self.filtering {
             // A creating event is kept when the session it minted descends from a match (its
             // parent may be a matched person whom the call's own caller names differently).
@@ -302,19 +312,65 @@ impl<W: Write> Sink<W> {
                 return Ok(());
             }
         }
+        let session = self.chain.session.unwrap_or(call.session);
+        if self.format != Format::Json {
+            return self.write_for_people(text, ev, session, call);
+        }
         let buf = self.out.buf();
         let start = buf.len();
         buf.extend_from_slice(text);
         buf.push(b',');
-        write_annotation(
-            buf,
-            self.chain.session.unwrap_or(call.session),
-            &self.chain,
-            call.source_identity,
-        );
+        write_annotation(buf, session, &self.chain, call.source_identity);
         buf.extend_from_slice(b"}\n");
         let len = buf.len() - start;
         self.out.end_record(len).map_err(Error::Write)
+    }
+
+    /// `--format text` and `summary`. A held event kept only its bytes: it is decoded again.
+    fn write_for_people(
+        &mut self,
+        text: &[u8],
+        ev: Option<&Event<'_>>,
+        session: u64,
+        call: &Call<'_>,
+    ) -> Result<(), Error> {
+        let owned = ev.is_none().then(|| {
+            let mut record = text.to_vec();
+            record.push(b'}');
+            String::from_utf8(record).unwrap_or_default()
+        });
+        let decoded = owned.as_deref().map(decode);
+        let ev = match (ev, &decoded) {
+            (Some(ev), _) => ev,
+            (None, Some(Ok(ev))) => ev,
+            // It decoded once before it was held; it cannot fail now.
+            (None, _) => return Ok(()),
+        };
+        match self.format {
+            Format::Text => {
+                let buf = self.out.buf();
+                let start = buf.len();
+                write_line(buf, ev, &self.chain, &self.palette);
+                let len = buf.len() - start;
+                self.out.end_record(len).map_err(Error::Write)
+            }
+            Format::Summary => {
+                if let (Some(node), Some(summary)) = (call.node, &mut self.summary) {
+                    summary.record(node, session, ev);
+                }
+                Ok(())
+            }
+            Format::Json => unreachable!("JSON is written by write()"),
+        }
+    }
+
+    /// `--format summary`: the tree so far (end of input, SIGUSR1).
+    pub fn write_summary(&mut self) -> Result<(), Error> {
+        if let Some(summary) = &self.summary {
+            let palette = self.palette;
+            summary.write(self.out.buf(), &palette);
+        }
+        self.out.flush().map_err(Error::Write)
     }
 
     fn bad(

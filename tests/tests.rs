@@ -11,3 +11,4 @@ mod real_data;
 mod shapes;
 mod simulation;
 mod streaming;
+mod views;

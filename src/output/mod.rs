@@ -1,6 +1,8 @@
 //! Output: records with the annotation spliced in, block-buffered; rejects; messages.
 
 pub mod annotate;
+pub mod summary;
+pub mod text;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

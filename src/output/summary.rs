@@ -1,0 +1,267 @@
+//! `--format summary`: instead of events, a tree per origin of the sessions it minted, with what
+//! each did: "what did alice's credentials touch". Printed at the end of input and on SIGUSR1.
+//!
+//! ```text
+//! alice  IAMUser arn:aws:iam::111122223333:user/alice
+//! │  own credentials  12 calls, 1 error  2024-05-01T00:00:00Z … 2024-05-01T00:09:00Z  s3 sts
+//! └─ ops  111122223333  [alice]  AssumeRole exact  3 calls …
+//!    └─ admin  444455556666  [botocore-session-1]  AssumeRole exact  5 calls …
+//! ```
+
+use super::text::{push_sanitized, short_name, Palette};
+use crate::event::Event;
+use crate::session::node::{Evidence, Node};
+use crate::session::resolve::Chain;
+use crate::session::role_session_of;
+use crate::time::{parse_time, write_iso, Epoch};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Distinct services listed per session before the rest are only counted.
+const SERVICES: usize = 8;
+
+/// What one session (or a principal's own credentials) did.
+struct Entry {
+    node: Rc<Node>,
+    first: Epoch,
+    last: Epoch,
+    calls: u64,
+    errors: u64,
+    services: Vec<Box<str>>,
+    more_services: u64,
+}
+
+/// Per-session activity, bounded by the number of sessions it keeps.
+pub struct Summary {
+    entries: HashMap<u64, Entry>,
+    cap: usize,
+    /// Sessions not summarised because the summary was full.
+    pub left_out: u64,
+}
+
+/// A place in the printed tree: a principal or session, and the trie below it.
+struct Branch {
+    node: Rc<Node>,
+    edge: Option<usize>,
+    entry: Option<u64>,
+    children: Vec<usize>,
+}
+
+impl Summary {
+    pub fn new(cap: usize) -> Self {
+        Summary {
+            entries: HashMap::new(),
+            cap: cap.max(1),
+            left_out: 0,
+        }
+    }
+
+    /// Counts one call made by `node` (as session `session`).
+    pub fn record(&mut self, node: &Rc<Node>, session: u64, ev: &Event<'_>) {
+        let t = ev.time_str().and_then(parse_time).unwrap_or(0);
+        if !self.entries.contains_key(&session) && self.entries.len() >= self.cap {
+            self.left_out += 1;
+            return;
+        }
+        let e = self.entries.entry(session).or_insert_with(|| Entry {
+            node: Rc::clone(node),
+            first: t,
+            last: t,
+            calls: 0,
+            errors: 0,
+            services: Vec::new(),
+            more_services: 0,
+        });
+        e.first = e.first.min(t);
+        e.last = e.last.max(t);
+        e.calls += 1;
+        e.errors += u64::from(ev.error_code.get().is_some());
+        if let Some(s) = ev.event_source.get() {
+            let s = s.strip_suffix(".amazonaws.com").unwrap_or(s);
+            if !e.services.iter().any(|x| &**x == s) {
+                if e.services.len() < SERVICES {
+                    e.services.push(s.into());
+                } else {
+                    e.more_services += 1;
+                }
+            }
+        }
+    }
+
+    /// Writes the tree: origins in name order, each with the sessions descended from it.
+    pub fn write(&self, out: &mut Vec<u8>, p: &Palette) {
+        let mut branches: Vec<Branch> = Vec::new();
+        let mut roots: Vec<usize> = Vec::new();
+        let mut unknown_root: Option<usize> = None;
+        let mut chain = Chain::default();
+        let mut ids: Vec<&u64> = self.entries.keys().collect();
+        ids.sort_by_key(|id| self.entries[*id].first);
+        for id in ids {
+            let entry = &self.entries[id];
+            chain.resolve(&entry.node, Evidence::default());
+            // The root: the origin, or one shared "unknown origin" branch.
+            let root = match &chain.origin {
+                Some(o) => match roots.iter().find(|&&r| Rc::ptr_eq(&branches[r].node, o)) {
+                    Some(&r) => r,
+                    None => {
+                        branches.push(Branch {
+                            node: Rc::clone(o),
+                            edge: None,
+                            entry: None,
+                            children: Vec::new(),
+                        });
+                        roots.push(branches.len() - 1);
+                        branches.len() - 1
+                    }
+                },
+                None => *unknown_root.get_or_insert_with(|| {
+                    branches.push(Branch {
+                        node: Rc::clone(&entry.node),
+                        edge: None,
+                        entry: None,
+                        children: Vec::new(),
+                    });
+                    branches.len() - 1
+                }),
+            };
+            let mut at = root;
+            for hop in chain.hops.iter().rev() {
+                let found = branches[at]
+                    .children
+                    .iter()
+                    .copied()
+                    .find(|&c| Rc::ptr_eq(&branches[c].node, &hop.node));
+                at = match found {
+                    Some(c) => c,
+                    None => {
+                        branches.push(Branch {
+                            node: Rc::clone(&hop.node),
+                            edge: hop.edge,
+                            entry: None,
+                            children: Vec::new(),
+                        });
+                        let c = branches.len() - 1;
+                        branches[at].children.push(c);
+                        c
+                    }
+                };
+            }
+            branches[at].entry = Some(*id);
+        }
+        roots.sort_by_key(|&r| short_name(&branches[r].node));
+        roots.extend(unknown_root);
+        for r in roots {
+            let b = &branches[r];
+            out.extend_from_slice(p.origin.as_bytes());
+            if Some(r) == unknown_root {
+                out.extend_from_slice(b"(no single origin: unlinked or ambiguous)");
+                out.extend_from_slice(p.reset.as_bytes());
+            } else {
+                push_sanitized(out, &short_name(&b.node));
+                out.extend_from_slice(p.reset.as_bytes());
+                out.extend_from_slice(b"  ");
+                push_sanitized(out, b.node.kind.as_str());
+                if let Some(a) = b.node.arn.as_deref() {
+                    out.push(b' ');
+                    push_sanitized(out, a);
+                }
+            }
+            out.push(b'\n');
+            if let Some(id) = b.entry {
+                out.extend_from_slice("│  own credentials".as_bytes());
+                self.push_activity(out, &self.entries[&id], p);
+                out.push(b'\n');
+            }
+            // Depth first, iteratively: (branch, prefix, last child).
+            let mut stack: Vec<(usize, String, bool)> = b
+                .children
+                .iter()
+                .rev()
+                .enumerate()
+                .map(|(i, &c)| (c, String::new(), i == 0))
+                .collect();
+            while let Some((c, prefix, last)) = stack.pop() {
+                let br = &branches[c];
+                out.extend_from_slice(prefix.as_bytes());
+                out.extend_from_slice(if last { "└─ " } else { "├─ " }.as_bytes());
+                self.push_session(out, br, p);
+                out.push(b'\n');
+                let child_prefix = format!("{prefix}{}", if last { "   " } else { "│  " });
+                for (i, &g) in br.children.iter().rev().enumerate() {
+                    stack.push((g, child_prefix.clone(), i == 0));
+                }
+            }
+        }
+        if self.left_out > 0 {
+            out.extend_from_slice(
+                format!(
+                    "({} more sessions not summarised: raise --max-sessions)\n",
+                    self.left_out
+                )
+                .as_bytes(),
+            );
+        }
+    }
+
+    fn push_session(&self, out: &mut Vec<u8>, b: &Branch, p: &Palette) {
+        push_sanitized(out, &short_name(&b.node));
+        if let Some(a) = b.node.account() {
+            out.extend_from_slice(b"  ");
+            push_sanitized(out, a);
+        }
+        if let Some((_, session)) = b.node.arn.as_deref().and_then(role_session_of) {
+            out.extend_from_slice(b"  [");
+            push_sanitized(out, session);
+            out.push(b']');
+        }
+        if let Some(e) = b
+            .edge
+            .and_then(|i| b.node.creators.borrow().get(i).map(|e| (e.via, e.confidence)))
+        {
+            out.extend_from_slice(b"  ");
+            out.extend_from_slice(e.0.as_str().unwrap_or("credentials").as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(e.1.as_str().as_bytes());
+        } else {
+            let creators = b.node.creators.borrow().len();
+            let (colour, what) = match creators {
+                0 => (p.dim, "  unlinked".to_string()),
+                n => (p.bad, format!("  collision: {n} creating events")),
+            };
+            out.extend_from_slice(colour.as_bytes());
+            out.extend_from_slice(what.as_bytes());
+            out.extend_from_slice(p.reset.as_bytes());
+        }
+        if let Some(id) = b.entry {
+            self.push_activity(out, &self.entries[&id], p);
+        }
+    }
+
+    fn push_activity(&self, out: &mut Vec<u8>, e: &Entry, p: &Palette) {
+        out.extend_from_slice(
+            format!("  {} call{}", e.calls, if e.calls == 1 { "" } else { "s" }).as_bytes(),
+        );
+        if e.errors > 0 {
+            out.extend_from_slice(p.error.as_bytes());
+            out.extend_from_slice(
+                format!(", {} error{}", e.errors, if e.errors == 1 { "" } else { "s" }).as_bytes(),
+            );
+            out.extend_from_slice(p.reset.as_bytes());
+        }
+        out.extend_from_slice(b"  ");
+        out.extend_from_slice(p.dim.as_bytes());
+        write_iso(out, e.first);
+        out.extend_from_slice(" … ".as_bytes());
+        write_iso(out, e.last);
+        out.extend_from_slice(p.reset.as_bytes());
+        let mut services: Vec<&str> = e.services.iter().map(|s| &**s).collect();
+        services.sort_unstable();
+        for s in services {
+            out.push(b' ');
+            push_sanitized(out, s);
+        }
+        if e.more_services > 0 {
+            out.extend_from_slice(format!(" +{}", e.more_services).as_bytes());
+        }
+    }
+}

@@ -25,6 +25,7 @@ pub struct Held {
     pub session: u64,
     pub evidence: Evidence,
     pub minted: Option<Rc<Node>>,
+    pub minted_by: Option<Rc<Node>>,
     /// The unlinked session it waits for (0: it only waits to settle).
     pub waits_for: u64,
     pub event_time: Epoch,
@@ -210,6 +211,7 @@ mod tests {
             session: waits_for,
             evidence: Evidence::default(),
             minted: None,
+            minted_by: None,
             waits_for,
             event_time,
             not_before: 0,

@@ -6,7 +6,7 @@ use crate::event::{decode, Event};
 use crate::hold::{Held, HoldBuffer, Release};
 use crate::input::envelope::{Item, Record, Unwrapper};
 use crate::input::framer::{Frame, Framer};
-use crate::output::annotate::write_annotation;
+use crate::output::annotate::{AnnotationCache, CacheKey};
 use crate::output::summary::Summary;
 use crate::output::text::{write_line, Palette};
 use crate::output::{Output, Reject, Reporter};
@@ -47,6 +47,7 @@ pub struct Sink<W: Write> {
     pub format: Format,
     pub palette: Palette,
     pub summary: Option<Summary>,
+    annotations: AnnotationCache,
 }
 
 /// What one call needs to be written: everything but the record's bytes.
@@ -55,6 +56,7 @@ struct Call<'a> {
     session: u64,
     evidence: Evidence,
     minted: Option<&'a Rc<Node>>,
+    minted_by: Option<&'a Rc<Node>>,
     source_identity: Option<&'a str>,
 }
 
@@ -87,6 +89,7 @@ impl<W: Write> Sink<W> {
             format: Format::Json,
             palette: Palette::PLAIN,
             summary: None,
+            annotations: AnnotationCache::default(),
         }
     }
 
@@ -153,6 +156,7 @@ impl<W: Write> Sink<W> {
             session: att.session,
             evidence: att.evidence,
             minted: att.minted.as_ref(),
+            minted_by: att.minted_by.as_ref(),
             source_identity,
         };
         self.resolve(&call);
@@ -166,6 +170,7 @@ impl<W: Write> Sink<W> {
                     session: att.session,
                     evidence: att.evidence,
                     minted: att.minted.clone(),
+                    minted_by: att.minted_by.clone(),
                     waits_for,
                     event_time: event_time.unwrap_or(self.hold.watermark()),
                     not_before,
@@ -242,6 +247,7 @@ impl<W: Write> Sink<W> {
             session: h.session,
             evidence: h.evidence,
             minted: h.minted.as_ref(),
+            minted_by: h.minted_by.as_ref(),
             source_identity: h.source_identity.as_deref(),
         };
         self.resolve(&call);
@@ -303,10 +309,13 @@ impl<W: Write> Sink<W> {
     /// Filters and writes the call just resolved into `self.chain`.
     fn write(&mut self, text: &[u8], ev: Option<&Event<'_>>, call: &Call<'_>) -> Result<(), Error> {
         if self.filtering {
-            // A creating event is kept when the session it minted descends from a match (its
-            // parent may be a matched person whom the call's own caller names differently).
-            let keep =
-                self.chain.any_node(|n| n.matched.get()) || call.minted.is_some_and(|m| m.lineage_matches());
+            // A creating event is kept when the session it minted matches, or descends from a
+            // match through the edge this very event made (its parent may be a matched person
+            // whom the call's own caller names differently; a colliding session's other parents
+            // come from other people's events).
+            let keep = self.chain.any_node(Node::follows)
+                || call.minted.is_some_and(|m| m.follows())
+                || call.minted_by.is_some_and(|p| p.lineage_matches());
             if !keep {
                 self.counts.filtered_out += 1;
                 return Ok(());
@@ -320,7 +329,14 @@ impl<W: Write> Sink<W> {
         let start = buf.len();
         buf.extend_from_slice(text);
         buf.push(b',');
-        write_annotation(buf, session, &self.chain, call.source_identity);
+        let key = CacheKey {
+            session,
+            node: call.node.map_or(std::ptr::null(), Rc::as_ptr),
+            generation: self.lineage.generation,
+            source_identity: call.source_identity,
+            evidence: call.evidence,
+        };
+        self.annotations.write(buf, &key, &self.chain);
         buf.extend_from_slice(b"}\n");
         let len = buf.len() - start;
         self.out.end_record(len).map_err(Error::Write)

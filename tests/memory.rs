@@ -9,10 +9,12 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 
 struct Counting;
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+static CALLS: AtomicIsize = AtomicIsize::new(0);
 
 // SAFETY: every method forwards to the system allocator unchanged and only counts sizes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        CALLS.fetch_add(1, Ordering::Relaxed);
         LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
         unsafe { System.alloc(l) }
     }
@@ -21,6 +23,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(p, l) }
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        CALLS.fetch_add(1, Ordering::Relaxed);
         LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
         unsafe { System.realloc(p, l, new) }
     }
@@ -38,4 +41,51 @@ fn memory_per_tracked_session_is_under_512_bytes() {
     let per = workload::bytes_per_session(20_000, live);
     eprintln!("{per:.0} bytes per session");
     assert!(per < 512.0, "{per:.0} bytes per session");
+}
+
+/// Allocation calls made by a whole in-process run over `events` calls of known sessions.
+fn allocations_for(events: usize) -> isize {
+    use ctail_filter::cli::Config;
+    use ctail_filter::input::Source;
+    let mut input = String::new();
+    input += r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"alice"},"eventTime":"2024-05-01T00:00:00Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2.15.0","requestParameters":{"roleArn":"arn:aws:iam::111122223333:role/ops","roleSessionName":"botocore-session-1"},"responseElements":{"credentials":{"accessKeyId":"ASIAEXAMPLE","expiration":"May 1, 2024, 11:00:00 PM"},"assumedRoleUser":{"assumedRoleId":"AROAEXAMPLE:botocore-session-1","arn":"arn:aws:sts::111122223333:assumed-role/ops/botocore-session-1"}},"eventID":"create","recipientAccountId":"111122223333"}"#;
+    input.push('\n');
+    for i in 0..events {
+        let (who, key) = if i % 3 == 0 {
+            (
+                r#""type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"alice""#,
+                "",
+            )
+        } else {
+            (
+                r#""type":"AssumedRole","principalId":"AROAEXAMPLE:botocore-session-1","arn":"arn:aws:sts::111122223333:assumed-role/ops/botocore-session-1","accountId":"111122223333","accessKeyId":"ASIAEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/ops"},"attributes":{"creationDate":"2024-05-01T00:00:00Z","mfaAuthenticated":"false"}}"#,
+                "",
+            )
+        };
+        input += &format!(
+            r#"{{"eventVersion":"1.08","userIdentity":{{{who}}},"eventTime":"2024-05-01T{:02}:{:02}:{:02}Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2.15.0{key}","requestParameters":{{"bucketName":"b","key":"k/{i}"}},"responseElements":null,"requestID":"r{i}","eventID":"e{i}","readOnly":true,"eventType":"AwsApiCall","managementEvent":false,"recipientAccountId":"111122223333"}}"#,
+            1 + i / 3600 % 20,
+            i / 60 % 60,
+            i % 60
+        );
+        input.push('\n');
+    }
+    let config = Config {
+        sources: vec![Source::Bytes(std::sync::Arc::from(input.into_bytes()))],
+        ..Config::default()
+    };
+    let before = CALLS.load(Ordering::Relaxed);
+    ctail_filter::pipeline::run(&config, std::io::sink()).unwrap();
+    CALLS.load(Ordering::Relaxed) - before
+}
+
+/// No allocation per event in the steady state: a run over six times as many events makes
+/// (almost) no more allocation calls. Counted in calls, not time.
+#[test]
+fn no_allocation_per_event_in_the_steady_state() {
+    let small = allocations_for(5_000);
+    let large = allocations_for(30_000);
+    let per_event = (large - small) as f64 / 25_000.0;
+    eprintln!("allocation calls: {small} for 5k events, {large} for 30k: {per_event:.4} per extra event");
+    assert!(per_event < 0.01, "{per_event} allocations per event");
 }

@@ -76,3 +76,24 @@ fn several_files_and_dash_in_order() {
     want.extend(read_lines(&dir.join("s3.expected.ndjson")));
     assert_eq!(run.records(), want);
 }
+
+#[test]
+fn concatenated_gzip_members_without_newlines() {
+    // `cat a.json.gz b.json.gz`: two S3 objects run together on one line.
+    use std::io::{Read, Write};
+    let mut joined = Vec::new();
+    let mut want = Vec::new();
+    for name in ["s3.json.gz", "s3.json.gz"] {
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(fixtures().join("shapes").join(name)).unwrap())
+            .read_to_string(&mut text)
+            .unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text.trim_end().as_bytes()).unwrap();
+        joined.extend(gz.finish().unwrap());
+        want.extend(read_lines(&fixtures().join("shapes/s3.expected.ndjson")));
+    }
+    let run = run(&["--hold", "0", "--quiet"], Some(&joined));
+    assert_eq!(run.code, Some(0));
+    assert_records(&run.records(), &want, "two gzip members on one line");
+}

@@ -8,6 +8,7 @@ mod long_running;
 mod man_page;
 mod properties;
 mod real_data;
+mod recipes;
 mod shapes;
 mod simulation;
 mod streaming;

@@ -196,3 +196,26 @@ fn summary_on_sigusr1_while_running() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+/// In a collision, `--identity` follows the person, not the shared session: alice's filter keeps
+/// her calls and the ambiguous ones (she is a candidate), never the other person's.
+#[test]
+fn identity_in_a_collision_keeps_only_that_persons_calls() {
+    let input = fixtures().join("order/collision-distinguishable.ndjson");
+    let all = run_file(&input, &["--quiet"]).json();
+    let alice = run_file(&input, &["--quiet", "--identity", "alice"]).json();
+    let mary_calls: Vec<&serde_json::Value> = all
+        .iter()
+        .filter(|e| e["ctail"]["confidence"] == "heuristic" && e["ctail"]["origin"]["name"] != "alice")
+        .collect();
+    assert!(!mary_calls.is_empty());
+    for e in &alice {
+        let c = &e["ctail"];
+        let about_alice = c["origin"]["name"] == "alice"
+            || c["candidates"]
+                .as_array()
+                .is_some_and(|cs| cs.iter().any(|x| x["name"] == "alice"));
+        assert!(about_alice, "kept for --identity alice: {e}");
+    }
+    assert!(alice.iter().any(|e| e["ctail"]["confidence"] == "ambiguous"));
+}

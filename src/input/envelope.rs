@@ -98,6 +98,11 @@ impl Unwrapper {
         }
         let event = match decode(text) {
             Ok(e) => e,
+            // Several values run together on one line: gzip members concatenated without
+            // newlines (`cat *.json.gz`), or records joined by a tool. Each is read on its own.
+            Err(e) if e.to_string().starts_with("trailing characters") => {
+                return self.concatenated(text, level, visit)
+            }
             Err(e) => {
                 return visit(Item::Bad {
                     bytes,
@@ -151,6 +156,25 @@ impl Unwrapper {
                 bytes,
                 error: RecordError::BadEnvelope("Records or Events is not an array of objects"),
             }),
+        }
+    }
+
+    /// Values one after another, each read as a value of its own; what cannot be read is one bad
+    /// piece.
+    fn concatenated(&mut self, text: &str, level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) {
+        let mut values = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+        loop {
+            let at = values.byte_offset();
+            match values.next() {
+                None => return,
+                Some(Ok(raw)) => self.value(raw.get().as_bytes(), level + 1, visit),
+                Some(Err(e)) => {
+                    return visit(Item::Bad {
+                        bytes: text[at..].trim_start().as_bytes(),
+                        error: RecordError::Json(e),
+                    });
+                }
+            }
         }
     }
 
@@ -285,6 +309,21 @@ mod tests {
                 "bad: malformed envelope: array element is not an object"
             ]
         );
+    }
+
+    #[test]
+    fn concatenated_values_on_one_line() {
+        assert_eq!(
+            records(r#"{"Records":[{"eventName":"A"}]}{"Records":[{"eventName":"B"}]} {"eventName":"C"}"#),
+            [
+                r#"{"eventName":"A"|A"#,
+                r#"{"eventName":"B"|B"#,
+                r#"{"eventName":"C"|C"#
+            ]
+        );
+        let r = records(r#"{"eventName":"A"}{"eventName":"#);
+        assert_eq!(r[0], r#"{"eventName":"A"|A"#);
+        assert!(r[1].starts_with("bad: invalid JSON"), "{r:?}");
     }
 
     #[test]

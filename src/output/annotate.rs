@@ -14,7 +14,7 @@
 //! ```
 //! Field names are what users script against: extend, never rename. The man page documents each.
 
-use crate::session::node::{Confidence, Node};
+use crate::session::node::{Confidence, Evidence, Node};
 use crate::session::resolve::Chain;
 
 /// Writes `s` as a JSON string literal, escaping what JSON requires and nothing else.
@@ -201,5 +201,72 @@ mod tests {
         let mut out = Vec::new();
         write_id(&mut out, 0xab);
         assert_eq!(out, b"\"00000000000000ab\"");
+    }
+}
+
+/// Recently written annotations. A session's annotation is the same for each of its calls until
+/// its lineage changes, and writing one (escaping every ARN) costs more than decoding the event;
+/// so each is written once and copied after. An entry is valid while the lineage generation is
+/// the one it was written in, and, where the chain chose among colliding creators, only for the
+/// same evidence. Direct-mapped and fixed in size: no allocation once warm.
+pub struct AnnotationCache {
+    slots: Vec<Slot>,
+}
+
+#[derive(Default)]
+struct Slot {
+    live: bool,
+    session: u64,
+    node: usize,
+    generation: u64,
+    source_identity: Option<Box<str>>,
+    evidence: Option<Evidence>,
+    bytes: Vec<u8>,
+}
+
+/// What an annotation depends on besides the lineage graph.
+pub struct CacheKey<'a> {
+    pub session: u64,
+    pub node: *const Node,
+    pub generation: u64,
+    pub source_identity: Option<&'a str>,
+    pub evidence: Evidence,
+}
+
+impl Default for AnnotationCache {
+    fn default() -> Self {
+        AnnotationCache {
+            slots: (0..256).map(|_| Slot::default()).collect(),
+        }
+    }
+}
+
+impl AnnotationCache {
+    /// Appends `"ctail":{…}` for `chain` to `out`, from the cache when it holds it.
+    pub fn write(&mut self, out: &mut Vec<u8>, key: &CacheKey<'_>, chain: &Chain) {
+        let i = (key.session ^ (key.node as u64).rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56;
+        let slot = &mut self.slots[i as usize];
+        let hit = slot.live
+            && slot.session == key.session
+            && slot.node == key.node as usize
+            && slot.generation == key.generation
+            && slot.source_identity.as_deref() == key.source_identity
+            && slot.evidence.is_none_or(|e| e == key.evidence);
+        if hit {
+            out.extend_from_slice(&slot.bytes);
+            return;
+        }
+        let start = out.len();
+        write_annotation(out, key.session, chain, key.source_identity);
+        slot.live = true;
+        slot.session = key.session;
+        slot.node = key.node as usize;
+        slot.generation = key.generation;
+        if slot.source_identity.as_deref() != key.source_identity {
+            slot.source_identity = key.source_identity.map(Into::into);
+        }
+        slot.evidence = chain.used_evidence.then_some(key.evidence);
+        slot.bytes.clear();
+        slot.bytes.extend_from_slice(&out[start..]);
     }
 }

@@ -81,8 +81,14 @@ impl Lineage {
     }
 
     /// An origin node by its identifying string, made on first sight.
-    pub(crate) fn origin(&mut self, kind: Kind, ident: &str, fill: impl FnOnce(&mut Node)) -> Rc<Node> {
-        let id = stable_id(&[b"origin", kind.as_str().as_bytes(), ident.as_bytes()]);
+    /// `ident` is what tells this origin from others of its kind (hashed, never joined into a
+    /// string: this runs for every call by a principal).
+    pub(crate) fn origin(&mut self, kind: Kind, ident: &[&str], fill: impl FnOnce(&mut Node)) -> Rc<Node> {
+        let mut parts: [&[u8]; 4] = [b"origin", kind.as_str().as_bytes(), b"", b""];
+        for (slot, p) in parts[2..].iter_mut().zip(ident) {
+            *slot = p.as_bytes();
+        }
+        let id = stable_id(&parts[..2 + ident.len().min(2)]);
         if let Some(n) = self.table.origins.get(&id) {
             return Rc::clone(n);
         }
@@ -111,8 +117,8 @@ impl Lineage {
             Some(u) => u,
             None => self.user_origin(ui, kind, arn),
         };
-        let arn = user.arn.as_deref().unwrap_or(arn).to_owned();
-        let arn = arn.as_str();
+        let held = Rc::clone(&user);
+        let arn: &str = held.arn.as_deref().unwrap_or(arn);
         let key = ui.access_key_id.get();
         let created = ui
             .session_context
@@ -154,7 +160,7 @@ impl Lineage {
         let principal = ui.principal_id.get();
         let account = ui.account_id.get().or_else(|| account_of(arn));
         let name = ui.user_name.get().or_else(|| last_name(arn));
-        let user = self.origin(kind, arn, |n| {
+        let user = self.origin(kind, &[arn], |n| {
             n.arn = Some(arn.into());
             n.name = name.filter(|_| kind == Kind::IamUser).map(Into::into);
             n.account = account.map(Into::into);
@@ -250,7 +256,7 @@ impl Lineage {
                     };
                     let name = issuer.user_name.get().or_else(|| last_name(iarn));
                     let account = issuer.account_id.get().or_else(|| account_of(iarn));
-                    self.origin(ikind, iarn, |u| {
+                    self.origin(ikind, &[iarn], |u| {
                         u.arn = Some(iarn.into());
                         u.name = name.filter(|_| ikind == Kind::IamUser).map(Into::into);
                         u.account = account.map(Into::into);
@@ -321,11 +327,7 @@ impl Lineage {
 
     /// An AWS service, or an EC2 instance (the service plus the instance id).
     pub(crate) fn service_origin(&mut self, service: &str, instance: Option<&str>) -> Rc<Node> {
-        let ident = match instance {
-            Some(i) => format!("{service}/{i}"),
-            None => service.to_owned(),
-        };
-        self.origin(Kind::AwsService, &ident, |n| {
+        self.origin(Kind::AwsService, &[service, instance.unwrap_or("")], |n| {
             n.name = Some(service.into());
             if let Some(i) = instance {
                 n.extra_mut().instance = Some(i.into());
@@ -337,8 +339,7 @@ impl Lineage {
     pub(crate) fn federated_subject(&mut self, ui: &UserIdentity<'_>, kind: Kind) -> (Rc<Node>, u64) {
         let subject = ui.user_name.get().or(ui.principal_id.get()).unwrap_or("");
         let provider = ui.identity_provider.get();
-        let ident = format!("{}|{subject}", provider.unwrap_or(""));
-        let n = self.origin(kind, &ident, |n| {
+        let n = self.origin(kind, &[provider.unwrap_or(""), subject], |n| {
             n.name = Some(subject.into());
             n.account = ui.account_id.get().map(Into::into);
             if let Some(p) = provider {
@@ -355,7 +356,7 @@ impl Lineage {
     fn identity_center_user(&mut self, ui: &UserIdentity<'_>) -> Option<(Rc<Node>, u64)> {
         let user_id = ui.on_behalf_of.user_id.get()?;
         let store = ui.on_behalf_of.identity_store_arn.get();
-        let n = self.origin(Kind::IdentityCenterUser, user_id, |n| {
+        let n = self.origin(Kind::IdentityCenterUser, &[user_id], |n| {
             n.extra_mut().user_id = Some(user_id.into());
             if let Some(s) = store {
                 n.extra_mut().provider = Some(s.into());
@@ -369,7 +370,7 @@ impl Lineage {
     /// `Role`, `Directory`, `Unknown` and other shapes: their own origin, named as well as we can.
     fn opaque_principal(&mut self, ui: &UserIdentity<'_>) -> Option<(Rc<Node>, u64)> {
         let ident = ui.arn.get().or(ui.principal_id.get()).or(ui.user_name.get())?;
-        let n = self.origin(Kind::Other, ident, |n| {
+        let n = self.origin(Kind::Other, &[ident], |n| {
             n.arn = ui.arn.get().map(Into::into);
             n.name = ui.user_name.get().map(Into::into);
             n.account = ui.account_id.get().map(Into::into);
@@ -406,6 +407,7 @@ impl Lineage {
             .map(str::to_owned);
         if let Some(n) = principal.and_then(|p| self.table.principal(&p)) {
             if !n.origin && !n.has_ancestor(proxy) {
+                self.generation += 1;
                 proxy.creators.borrow_mut().push(principal_guess(&n));
             }
         }

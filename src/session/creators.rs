@@ -91,7 +91,7 @@ impl Lineage {
         if from.contains(":user/") {
             let name = last_name(from);
             let account = account_of(from);
-            return Some(self.origin(Kind::IamUser, from, |n| {
+            return Some(self.origin(Kind::IamUser, &[from], |n| {
                 n.arn = Some(from.into());
                 n.name = name.map(Into::into);
                 n.account = account.map(Into::into);
@@ -309,6 +309,9 @@ impl Lineage {
             self.stats.cycles_refused += 1;
             return;
         }
+        if child.seen.get() || !child.creators.borrow().is_empty() {
+            self.generation += 1;
+        }
         let mut creators = child.creators.borrow_mut();
         if edge.event_key != 0 {
             if let Some(e) = creators.iter_mut().find(|e| e.event_key == edge.event_key) {
@@ -456,6 +459,7 @@ impl Lineage {
         }
         let Some(x) = user.extra() else { return };
         if x.alias.borrow().is_none() {
+            self.generation += 1;
             *x.alias.borrow_mut() = Some(subject.into());
             if self.matcher.as_ref().is_some_and(|m| m.matches(subject)) {
                 user.matched.set(true);

@@ -45,6 +45,8 @@ pub struct Attribution {
     pub evidence: Evidence,
     /// The session this event minted, if any.
     pub minted: Option<Rc<Node>>,
+    /// The parent this event gave it (a collided session has others, from other events).
+    pub minted_by: Option<Rc<Node>>,
 }
 
 /// Recognises identities given by `--identity`; sessions remember whether they matched.
@@ -65,6 +67,9 @@ pub struct Lineage {
     /// Holding is on: a role owner's copy of a cross-account call waits for the caller's own
     /// copy instead of being guessed by principal id at once.
     pub defer_guesses: bool,
+    /// Bumped whenever a node that already made calls changes (a late link, a collision, a
+    /// learned name): annotations cached before describe an older lineage.
+    pub generation: u64,
 }
 
 impl Lineage {
@@ -76,6 +81,7 @@ impl Lineage {
             warnings: Vec::new(),
             linked: Vec::new(),
             defer_guesses: false,
+            generation: 0,
         }
     }
 
@@ -90,26 +96,40 @@ impl Lineage {
         };
         let switched = self.switch_role(ev, now, evidence);
         let (node, session) = self.caller(ev, now);
-        let minted = match switched {
+        if let Some(n) = &node {
+            n.seen.set(true);
+        }
+        let minted: Option<Rc<Node>> = match switched {
             Some(n) => Some(n),
             None => self.creating(ev, node.as_ref(), evidence, now),
         };
         if let (Some(n), Some(m)) = (&node, &self.matcher) {
             // Matching starts with the first matching call: a key or source identity seen on it.
-            if !n.matched.get() {
-                let hit = [ui.access_key_id.get(), ui.session_context.source_identity.get()]
-                    .into_iter()
-                    .flatten()
-                    .any(|v| m.matches(v));
-                if hit {
-                    n.matched.set(true);
-                }
+            if !n.matched.get() && ui.access_key_id.get().is_some_and(|k| m.matches(k)) {
+                n.matched.set(true);
+            }
+            if ui
+                .session_context
+                .source_identity
+                .get()
+                .is_some_and(|s| m.matches(s))
+            {
+                n.matched_source_identity.set(true);
             }
         }
+        let minted_by = minted.as_ref().and_then(|m| {
+            let key = creators::event_key(ev);
+            m.creators
+                .borrow()
+                .iter()
+                .find(|e| e.event_key == key)
+                .map(|e| Rc::clone(&e.parent))
+        });
         Attribution {
             node,
             session,
             evidence,
+            minted_by,
             minted,
         }
     }
@@ -152,9 +172,7 @@ impl Lineage {
         let candidates = [
             node.arn.as_deref(),
             node.name(),
-            node.source_identity.as_deref(),
             extra.and_then(|e| e.user_id.as_deref()),
-            node.account(),
             extra.and_then(|e| e.instance.as_deref()),
             extra.and_then(|e| e.principal_id.as_deref()),
             role_and_session.map(|(r, _)| r),
@@ -162,6 +180,9 @@ impl Lineage {
         ];
         if candidates.into_iter().flatten().any(|v| m.matches(v)) {
             node.matched.set(true);
+        }
+        if node.source_identity.as_deref().is_some_and(|s| m.matches(s)) {
+            node.matched_source_identity.set(true);
         }
     }
 }

@@ -202,8 +202,13 @@ pub struct Node {
     pub creators: RefCell<Vec<Edge>>,
     /// `--identity`: this node or any call it made matched a pattern (sticky).
     pub matched: Cell<bool>,
+    /// `--identity` matched the source identity this session carries. Kept apart: two colliding
+    /// sessions share a node but not their source identity, so on a collided node it says nothing.
+    pub matched_source_identity: Cell<bool>,
     /// Released `unlinked` once: its later events are not held again.
     pub released_unlinked: Cell<bool>,
+    /// Made a call already: a change to it changes annotations already written (and cached).
+    pub seen: Cell<bool>,
 }
 
 impl Via {
@@ -236,7 +241,9 @@ impl Node {
             expires: Cell::new(Epoch::MAX),
             creators: RefCell::new(Vec::new()),
             matched: Cell::new(false),
+            matched_source_identity: Cell::new(false),
             released_unlinked: Cell::new(false),
+            seen: Cell::new(false),
         }
     }
 
@@ -294,12 +301,18 @@ impl Node {
         }
     }
 
+    /// Whether `--identity` follows this node: it matched, or its source identity did and it is
+    /// one session, not a collision of several.
+    pub fn follows(&self) -> bool {
+        self.matched.get() || (self.matched_source_identity.get() && self.creators.borrow().len() <= 1)
+    }
+
     /// Whether this node or any ancestor matched `--identity` (bounded walk over every creator).
     pub fn lineage_matches(self: &Rc<Self>) -> bool {
         let mut stack = vec![Rc::clone(self)];
         let mut seen = 0;
         while let Some(n) = stack.pop() {
-            if n.matched.get() {
+            if n.follows() {
                 return true;
             }
             seen += 1;

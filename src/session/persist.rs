@@ -42,6 +42,8 @@ pub struct NodeRec {
     created: i64,
     expires: i64,
     matched: bool,
+    #[serde(default)]
+    matched_source_identity: bool,
     released_unlinked: bool,
     edges: Vec<EdgeRec>,
 }
@@ -176,6 +178,7 @@ impl Lineage {
                     created: n.created,
                     expires: n.expires.get(),
                     matched: n.matched.get(),
+                    matched_source_identity: n.matched_source_identity.get(),
                     released_unlinked: n.released_unlinked.get(),
                     edges,
                 });
@@ -265,6 +268,7 @@ impl Lineage {
             }
             if same_patterns {
                 n.matched.set(r.matched);
+                n.matched_source_identity.set(r.matched_source_identity);
             } else {
                 self.mark_if_matching(&n);
             }

@@ -34,6 +34,8 @@ pub struct Chain {
     /// The session that made the call when the caller was a stand-in for it (the role owner's
     /// `AWSAccount` copy of a cross-account call): the annotation names the real one.
     pub session: Option<u64>,
+    /// The walk chose among colliding creators: the call's own evidence shaped the result.
+    pub used_evidence: bool,
 }
 
 enum Pick {
@@ -50,6 +52,7 @@ impl Chain {
         self.candidates.clear();
         self.truncated = false;
         self.session = None;
+        self.used_evidence = false;
     }
 
     pub fn confidence(&self) -> Confidence {
@@ -73,6 +76,7 @@ impl Chain {
                 if edges.is_empty() {
                     None
                 } else {
+                    self.used_evidence |= edges.len() > 1;
                     match pick(&edges, ev) {
                         Pick::One(i, c, r) => {
                             if c > conf {

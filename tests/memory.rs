@@ -36,8 +36,12 @@ fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
 }
 
+/// The counters are process-wide: the tests of this binary take turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn memory_per_tracked_session_is_under_512_bytes() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let per = workload::bytes_per_session(20_000, live);
     eprintln!("{per:.0} bytes per session");
     assert!(per < 512.0, "{per:.0} bytes per session");
@@ -83,6 +87,7 @@ fn allocations_for(events: usize) -> isize {
 /// (almost) no more allocation calls. Counted in calls, not time.
 #[test]
 fn no_allocation_per_event_in_the_steady_state() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let small = allocations_for(5_000);
     let large = allocations_for(30_000);
     let per_event = (large - small) as f64 / 25_000.0;

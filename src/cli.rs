@@ -149,6 +149,11 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "SHELL", exclusive = true)]
     pub completions: Option<clap_complete::Shell>,
 
+    /// Threads: 1 does everything on one; 2 or more decode records on a thread of their own
+    /// while the session engine runs in order (output order is kept). 0 (default): one per core.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
     /// Print the --stats object on stderr every DURATION of wall time as well as at exit.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub stats_interval: Option<std::time::Duration>,
@@ -218,6 +223,8 @@ pub struct Config {
     pub format: Format,
     /// Colour, already resolved against the terminal and the environment.
     pub color: bool,
+    /// 0: one per core.
+    pub threads: usize,
 }
 
 impl Cli {
@@ -246,6 +253,7 @@ impl Cli {
             checkpoint: self.checkpoint,
             stats_interval: self.stats_interval,
             format: self.format,
+            threads: self.threads,
             color: self
                 .color
                 .resolve(std::io::IsTerminal::is_terminal(&std::io::stdout()), |k| {

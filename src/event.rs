@@ -78,6 +78,28 @@ impl<'de> Deserialize<'de> for Str<'de> {
     }
 }
 
+/// Every string field of a decoded record, in a fixed order: lets a decoded event cross a thread
+/// as the places of its strings and be rebuilt there without parsing again (`--threads`).
+pub trait StrFields<'a> {
+    fn each_str(&self, f: &mut dyn FnMut(&Str<'a>));
+    fn fill_strs(&mut self, next: &mut dyn FnMut() -> Str<'a>);
+}
+
+impl<'a> StrFields<'a> for Str<'a> {
+    fn each_str(&self, f: &mut dyn FnMut(&Str<'a>)) {
+        f(self)
+    }
+    fn fill_strs(&mut self, next: &mut dyn FnMut() -> Str<'a>) {
+        *self = next();
+    }
+}
+
+/// Raw values (envelopes, an old annotation) have done their work before a record crosses.
+impl<'a> StrFields<'a> for Option<&'a RawValue> {
+    fn each_str(&self, _: &mut dyn FnMut(&Str<'a>)) {}
+    fn fill_strs(&mut self, _: &mut dyn FnMut() -> Str<'a>) {}
+}
+
 /// Skips any value, through `deserialize_any` so that serde_json's nesting limit (128) applies:
 /// `IgnoredAny` skips without one, and a record nested thousands deep would pass through us only
 /// to stop `jq` downstream (jq 1.6 refuses depth 256). No recursion deeper than that limit.
@@ -144,6 +166,15 @@ macro_rules! lenient_struct {
         pub struct $name<'a> {
             $( $(#[$fmeta])* pub $field: $ty, )*
             _borrow: PhantomData<&'a str>,
+        }
+
+                impl<'a> StrFields<'a> for $name<'a> {
+            fn each_str(&self, f: &mut dyn FnMut(&Str<'a>)) {
+                $( StrFields::each_str(&self.$field, f); )*
+            }
+            fn fill_strs(&mut self, next: &mut dyn FnMut() -> Str<'a>) {
+                $( StrFields::fill_strs(&mut self.$field, next); )*
+            }
         }
 
         impl<'de> Deserialize<'de> for $name<'de> {

@@ -7,7 +7,8 @@ use crate::cli::{Config, Format};
 use crate::dedupe::Dedupe;
 use crate::filter::Patterns;
 use crate::hold::HoldBuffer;
-use crate::input::envelope::Unwrapper;
+use crate::input::batch::{decode_stage, Batch, BatchItem};
+use crate::input::envelope::{Record, Unwrapper};
 use crate::input::framer::Framer;
 use crate::input::{spawn_reader, Chunk, Source};
 use crate::output::summary::Summary;
@@ -19,7 +20,7 @@ use crate::sink::Sink;
 use crate::state::{self, StateError};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -127,9 +128,7 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
         sink.summary = Some(Summary::new(config.max_sessions));
     }
     let started = Instant::now();
-    let mut framer = Framer::new(config.max_record_bytes);
-    let mut unwrapper = Unwrapper::default();
-    let (rx, recycle) = spawn_reader(config.sources.clone());
+    let mut feed = Feed::start(config);
     let mut current = String::new();
     let mut exit = Exit::Success;
     let mut last_checkpoint = Instant::now();
@@ -163,40 +162,96 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
                     last_stats = Instant::now();
                 }
             }
-            let chunk = match rx.try_recv() {
-                Ok(c) => c,
+            let work = match feed.try_next() {
+                Ok(w) => w,
                 Err(TryRecvError::Empty) => {
                     // Input is idle: whatever is buffered goes out now, so a live tail stays live.
                     sink.release_due(Instant::now())?;
                     sink.flush()?;
-                    match rx.recv_timeout(TICK) {
-                        Ok(c) => c,
+                    match feed.next_timeout(TICK) {
+                        Ok(w) => w,
                         Err(RecvTimeoutError::Timeout) => continue,
                         Err(RecvTimeoutError::Disconnected) => return Ok(()),
                     }
                 }
                 Err(TryRecvError::Disconnected) => return Ok(()),
             };
-            match chunk {
-                Chunk::Start(n) => {
-                    framer.reset();
-                    current = config.sources.get(n).map_or_else(String::new, Source::display);
+            match work {
+                Work::Chunk(chunk) => {
+                    let Feed::Chunks {
+                        recycle,
+                        framer,
+                        unwrapper,
+                        ..
+                    } = &mut feed
+                    else {
+                        unreachable!()
+                    };
+                    match chunk {
+                        Chunk::Start(n) => {
+                            framer.reset();
+                            current = config.sources.get(n).map_or_else(String::new, Source::display);
+                        }
+                        Chunk::Data(buf) => {
+                            sink.counts.bytes_in += buf.len() as u64;
+                            framer.feed(&buf);
+                            let _ = recycle.try_send(buf);
+                            sink.drain(framer, unwrapper, &current)?;
+                        }
+                        Chunk::End => {
+                            framer.finish();
+                            sink.drain(framer, unwrapper, &current)?;
+                        }
+                        Chunk::Failed(e) => {
+                            framer.finish();
+                            sink.drain(framer, unwrapper, &current)?;
+                            sink.report.error(&format_args!("{current}: {e}"));
+                            exit = Exit::Failure;
+                        }
+                    }
                 }
-                Chunk::Data(buf) => {
-                    sink.counts.bytes_in += buf.len() as u64;
-                    framer.feed(&buf);
-                    let _ = recycle.try_send(buf);
-                    sink.drain(&mut framer, &mut unwrapper, &current)?;
-                }
-                Chunk::End => {
-                    framer.finish();
-                    sink.drain(&mut framer, &mut unwrapper, &current)?;
-                }
-                Chunk::Failed(e) => {
-                    framer.finish();
-                    sink.drain(&mut framer, &mut unwrapper, &current)?;
-                    sink.report.error(&format_args!("{current}: {e}"));
-                    exit = Exit::Failure;
+                Work::Batch(batch) => {
+                    sink.counts.bytes_in += batch.bytes_in;
+                    for item in &batch.items {
+                        if sink.stopped {
+                            break;
+                        }
+                        match item {
+                            BatchItem::Start(n) => {
+                                current = config.sources.get(*n).map_or_else(String::new, Source::display)
+                            }
+                            BatchItem::Record { text, splice, strs } => {
+                                if let Some((text, event)) = batch.record(text, *strs) {
+                                    sink.record(&Record {
+                                        text,
+                                        splice: *splice as usize,
+                                        event: &event,
+                                    })?;
+                                }
+                            }
+                            BatchItem::Bad {
+                                bytes,
+                                line,
+                                what,
+                                end,
+                            } => {
+                                let bytes = &batch.buf[bytes.start as usize..bytes.end as usize];
+                                sink.bad(&current, *line, bytes, *end, what)?;
+                            }
+                            BatchItem::BadMore { bytes, last } => {
+                                sink.reject_more(
+                                    &batch.buf[bytes.start as usize..bytes.end as usize],
+                                    *last,
+                                )?;
+                            }
+                            BatchItem::Failed(e) => {
+                                sink.report.error(&format_args!("{current}: {e}"));
+                                exit = Exit::Failure;
+                            }
+                        }
+                    }
+                    sink.warnings();
+                    feed.recycle(batch);
                 }
             }
             if sink.stopped {
@@ -266,4 +321,75 @@ fn patterns_fingerprint(patterns: &[String]) -> u64 {
     let mut sorted: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
     sorted.sort();
     stable_id(&sorted)
+}
+
+/// Where records come from: chunks framed and decoded here (`--threads 1`), or batches already
+/// decoded by a stage of their own on the other core.
+enum Feed {
+    Chunks {
+        rx: Receiver<Chunk>,
+        recycle: SyncSender<Vec<u8>>,
+        framer: Framer,
+        unwrapper: Unwrapper,
+    },
+    Batches {
+        rx: Receiver<Batch>,
+        free: SyncSender<Batch>,
+    },
+}
+
+enum Work {
+    Chunk(Chunk),
+    Batch(Batch),
+}
+
+impl Feed {
+    fn start(config: &Config) -> Feed {
+        let (rx, recycle) = spawn_reader(config.sources.clone());
+        let threads = match config.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        if threads < 2 {
+            let framer = Framer::new(config.max_record_bytes);
+            return Feed::Chunks {
+                rx,
+                recycle,
+                framer,
+                unwrapper: Unwrapper::default(),
+            };
+        }
+        let (batch_tx, batch_rx) = sync_channel(4);
+        let (free_tx, free_rx) = sync_channel(6);
+        let max = config.max_record_bytes;
+        std::thread::Builder::new()
+            .name("ctail-decode".into())
+            .spawn(move || decode_stage(rx, recycle, batch_tx, free_rx, max))
+            .expect("spawning the decoding thread");
+        Feed::Batches {
+            rx: batch_rx,
+            free: free_tx,
+        }
+    }
+
+    fn try_next(&mut self) -> Result<Work, TryRecvError> {
+        match self {
+            Feed::Chunks { rx, .. } => rx.try_recv().map(Work::Chunk),
+            Feed::Batches { rx, .. } => rx.try_recv().map(Work::Batch),
+        }
+    }
+
+    fn next_timeout(&mut self, wait: Duration) -> Result<Work, RecvTimeoutError> {
+        match self {
+            Feed::Chunks { rx, .. } => rx.recv_timeout(wait).map(Work::Chunk),
+            Feed::Batches { rx, .. } => rx.recv_timeout(wait).map(Work::Batch),
+        }
+    }
+
+    /// A batch's buffers go back to the decoding stage.
+    fn recycle(&mut self, batch: Batch) {
+        if let Feed::Batches { free, .. } = self {
+            let _ = free.try_send(batch);
+        }
+    }
 }

@@ -131,13 +131,26 @@ impl<W: Write> Sink<W> {
                 }
             }
         }
+        self.warnings();
+        Ok(())
+    }
+
+    /// Prints the warnings (collisions) found since the last call.
+    pub fn warnings(&mut self) {
         for w in self.lineage.take_warnings() {
             self.report.warning(&w);
+        }
+    }
+
+    /// More of an oversized bad record, for `--reject`.
+    pub fn reject_more(&mut self, bytes: &[u8], last: bool) -> Result<(), Error> {
+        if let Some((p, r)) = &mut self.reject {
+            r.write(bytes, last).map_err(|e| Error::Reject(p.clone(), e))?;
         }
         Ok(())
     }
 
-    fn record(&mut self, rec: &Record<'_, '_>) -> Result<(), Error> {
+    pub fn record(&mut self, rec: &Record<'_, '_>) -> Result<(), Error> {
         self.counts.records_in += 1;
         let ev = rec.event;
         if let Some(d) = &mut self.dedupe {
@@ -389,7 +402,7 @@ impl<W: Write> Sink<W> {
         self.out.flush().map_err(Error::Write)
     }
 
-    fn bad(
+    pub fn bad(
         &mut self,
         input: &str,
         line: u64,

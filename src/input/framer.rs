@@ -86,6 +86,9 @@ enum Src {
 pub struct Framer {
     buf: Vec<u8>,
     pos: usize,
+    /// `buf[pos..searched]` holds no newline: an incomplete line is not scanned again with every
+    /// chunk (a long record arriving in small reads would otherwise cost quadratic time).
+    searched: usize,
     line: u64,
     eof: bool,
     first_line: bool,
@@ -102,6 +105,7 @@ impl Framer {
         Framer {
             buf: Vec::with_capacity(1 << 18),
             pos: 0,
+            searched: 0,
             line: 1,
             eof: false,
             first_line: true,
@@ -118,6 +122,7 @@ impl Framer {
     pub fn reset(&mut self) {
         self.buf.clear();
         self.pos = 0;
+        self.searched = 0;
         self.line = 1;
         self.eof = false;
         self.first_line = true;
@@ -130,6 +135,7 @@ impl Framer {
     pub fn feed(&mut self, data: &[u8]) {
         if self.pos > 0 && (self.pos == self.buf.len() || self.pos >= self.buf.len() / 2) {
             self.buf.drain(..self.pos);
+            self.searched = self.searched.saturating_sub(self.pos);
             self.pos = 0;
         }
         self.buf.extend_from_slice(data);
@@ -195,13 +201,26 @@ impl Framer {
                 }
                 return None;
             }
-            let rest = &self.buf[self.pos..];
-            let (end, next) = match memchr::memchr(b'\n', rest) {
-                Some(i) => (self.pos + i, self.pos + i + 1),
+            let from = self.searched.max(self.pos);
+            let (end, next) = match memchr::memchr(b'\n', &self.buf[from..]) {
+                Some(i) => (from + i, from + i + 1),
                 None if self.eof => (self.buf.len(), self.buf.len()),
+                None if self.skip.is_some() => {
+                    // Still skipping an oversized record: pass on what is here, hold nothing.
+                    let r = self.pos..self.buf.len();
+                    if let Some(Skip::Value(scan)) = &mut self.skip {
+                        if scan.feed(&self.buf[r.clone()]).is_some() {
+                            // The value closed: the rest of its line goes with it.
+                            self.skip = Some(Skip::Line);
+                        }
+                    }
+                    self.pos = self.buf.len();
+                    return Some(Out::BadMore(Src::Buf(r), false));
+                }
                 None => {
                     // An incomplete line: wait for more, unless it is already too long.
-                    let held = rest.len() + self.gather.as_ref().map_or(0, |g| g.text.len());
+                    self.searched = self.buf.len();
+                    let held = self.buf.len() - self.pos + self.gather.as_ref().map_or(0, |g| g.text.len());
                     if held <= self.max_record {
                         return None;
                     }

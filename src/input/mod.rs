@@ -3,6 +3,7 @@
 //! The reader thread hands over chunks as they arrive (a pipe's `read` returns what is there), so
 //! the pipeline sees when input goes idle and can flush, and gzip is inflated on the other core.
 
+pub mod batch;
 pub mod envelope;
 pub mod framer;
 pub mod scan;

@@ -1,0 +1,257 @@
+//! `--threads`: framing, envelope unwrapping and decoding on a thread of their own, while the
+//! session engine runs in order on the main thread.
+//!
+//! The decoding stage hands over batches: the bytes of each record, and where each of its
+//! decoded strings lies (in those bytes, or in a small arena for the strings that held escapes).
+//! The engine rebuilds the borrowed event from those places without parsing again. Batches are
+//! recycled, so the steady state allocates nothing; input order is kept (one stage, one queue).
+
+use super::envelope::{Item, Unwrapper};
+use super::framer::{Frame, Framer};
+use super::Chunk;
+use crate::event::{Event, Str, StrFields};
+use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+
+/// A batch is handed on once its bytes pass this, or as soon as input goes idle.
+const BATCH_BYTES: usize = 256 * 1024;
+/// Marks a string that lives in the arena rather than in the record's bytes.
+const ARENA: u32 = 1 << 31;
+const NONE: (u32, u32) = (u32::MAX, 0);
+
+/// What the engine is handed, in input order.
+#[derive(Debug)]
+pub enum BatchItem {
+    /// Input number `n` starts.
+    Start(usize),
+    /// A record: its bytes in `buf`, where the annotation goes, and its strings from `strs`.
+    Record {
+        text: Range<u32>,
+        splice: u32,
+        strs: u32,
+    },
+    /// Not a record: its bytes in `buf`, the line it started on, why.
+    Bad {
+        bytes: Range<u32>,
+        line: u64,
+        what: String,
+        end: bool,
+    },
+    /// More of an oversized bad record (for `--reject`).
+    BadMore { bytes: Range<u32>, last: bool },
+    /// The current input could not be read.
+    Failed(String),
+}
+
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Input bytes read for this batch (for `--stats`).
+    pub bytes_in: u64,
+    pub buf: Vec<u8>,
+    arena: String,
+    strs: Vec<(u32, u32)>,
+    pub items: Vec<BatchItem>,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.bytes_in = 0;
+        self.buf.clear();
+        self.arena.clear();
+        self.strs.clear();
+        self.items.clear();
+    }
+
+    fn push_bytes(&mut self, bytes: &[u8]) -> Range<u32> {
+        let start = self.buf.len() as u32;
+        self.buf.extend_from_slice(bytes);
+        start..self.buf.len() as u32
+    }
+
+    /// Adds a decoded record: its bytes, and the place of every string field.
+    fn push_record(&mut self, text: &str, splice: usize, event: &Event<'_>) {
+        let range = self.push_bytes(text.as_bytes());
+        let strs = self.strs.len() as u32;
+        let base = text.as_ptr() as usize;
+        event.each_str(&mut |s: &Str<'_>| {
+            let place = match &s.0 {
+                None => NONE,
+                Some(Cow::Borrowed(b))
+                    if (b.as_ptr() as usize) >= base
+                        && b.as_ptr() as usize + b.len() <= base + text.len() =>
+                {
+                    (range.start + (b.as_ptr() as usize - base) as u32, b.len() as u32)
+                }
+                Some(other) => {
+                    let at = self.arena.len() as u32 | ARENA;
+                    self.arena.push_str(other);
+                    (at, other.len() as u32)
+                }
+            };
+            self.strs.push(place);
+        });
+        self.items.push(BatchItem::Record {
+            text: range,
+            splice: splice as u32,
+            strs,
+        });
+    }
+
+    /// The record `item` names, rebuilt: its text, where the annotation goes, and its event.
+    /// `None` if the bytes are not what the decoding stage wrote (they always are).
+    pub fn record(&self, text: &Range<u32>, strs: u32) -> Option<(&str, Event<'_>)> {
+        let text = std::str::from_utf8(self.buf.get(text.start as usize..text.end as usize)?).ok()?;
+        let mut event = Event::default();
+        let mut i = strs as usize;
+        let mut ok = true;
+        event.fill_strs(&mut || {
+            let (at, len) = self.strs.get(i).copied().unwrap_or(NONE);
+            i += 1;
+            if (at, len) == NONE {
+                return Str(None);
+            }
+            let s = if at & ARENA != 0 {
+                let a = (at & !ARENA) as usize;
+                self.arena.get(a..a + len as usize)
+            } else {
+                let a = at as usize;
+                std::str::from_utf8(self.buf.get(a..a + len as usize).unwrap_or_default()).ok()
+            };
+            match s {
+                Some(s) => Str(Some(Cow::Borrowed(s))),
+                None => {
+                    ok = false;
+                    Str(None)
+                }
+            }
+        });
+        ok.then_some((text, event))
+    }
+}
+
+/// The decoding stage: chunks in, batches out, until the input ends or the engine stops.
+pub fn decode_stage(
+    chunks: Receiver<Chunk>,
+    recycle_chunks: SyncSender<Vec<u8>>,
+    batches: SyncSender<Batch>,
+    free: Receiver<Batch>,
+    max_record: usize,
+) {
+    let mut framer = Framer::new(max_record);
+    let mut unwrapper = Unwrapper::default();
+    let mut batch = Batch::default();
+    loop {
+        // Wait for input only when there is nothing to hand on.
+        let chunk = match chunks.try_recv() {
+            Ok(c) => c,
+            Err(TryRecvError::Empty) => {
+                if !batch.items.is_empty() && !hand_on(&mut batch, &batches, &free) {
+                    return;
+                }
+                match chunks.recv() {
+                    Ok(c) => c,
+                    Err(_) => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
+        match chunk {
+            Chunk::Start(n) => {
+                framer.reset();
+                batch.items.push(BatchItem::Start(n));
+            }
+            Chunk::Data(buf) => {
+                batch.bytes_in += buf.len() as u64;
+                framer.feed(&buf);
+                let _ = recycle_chunks.try_send(buf);
+                frames(&mut framer, &mut unwrapper, &mut batch);
+            }
+            Chunk::End => {
+                framer.finish();
+                frames(&mut framer, &mut unwrapper, &mut batch);
+            }
+            Chunk::Failed(e) => {
+                framer.finish();
+                frames(&mut framer, &mut unwrapper, &mut batch);
+                batch.items.push(BatchItem::Failed(e.to_string()));
+            }
+        }
+        if batch.buf.len() >= BATCH_BYTES && !hand_on(&mut batch, &batches, &free) {
+            return;
+        }
+    }
+    if !batch.items.is_empty() {
+        let _ = batches.send(batch);
+    }
+}
+
+/// Sends the batch and takes a recycled one (or a new one) in its place. `false`: the engine
+/// stopped listening.
+fn hand_on(batch: &mut Batch, to: &SyncSender<Batch>, free: &Receiver<Batch>) -> bool {
+    let mut next = free.try_recv().unwrap_or_default();
+    next.clear();
+    to.send(std::mem::replace(batch, next)).is_ok()
+}
+
+fn frames(framer: &mut Framer, unwrapper: &mut Unwrapper, batch: &mut Batch) {
+    while let Some(frame) = framer.next() {
+        match frame {
+            Frame::Record { bytes, line } => unwrapper.each(bytes, &mut |item| match item {
+                Item::Record(rec) => batch.push_record(rec.text, rec.splice, rec.event),
+                Item::Bad { bytes, error } => {
+                    let bytes = batch.push_bytes(bytes);
+                    batch.items.push(BatchItem::Bad {
+                        bytes,
+                        line,
+                        what: error.to_string(),
+                        end: true,
+                    });
+                }
+            }),
+            Frame::Bad {
+                bytes,
+                line,
+                reason,
+                continues,
+            } => {
+                let bytes = batch.push_bytes(bytes);
+                batch.items.push(BatchItem::Bad {
+                    bytes,
+                    line,
+                    what: reason.as_str().into(),
+                    end: !continues,
+                });
+            }
+            Frame::BadMore { bytes, last } => {
+                let bytes = batch.push_bytes(bytes);
+                batch.items.push(BatchItem::BadMore { bytes, last });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::decode;
+
+    #[test]
+    fn a_record_crosses_as_places_and_comes_back_equal() {
+        let text = r#"{"eventName":"Assume\u0052ole","userIdentity":{"type":"IAMUser","arn":"arn:x","accountId":123},"eventTime":null}"#;
+        let ev = decode(text).unwrap();
+        let mut b = Batch::default();
+        b.push_record(text, text.len() - 1, &ev);
+        let BatchItem::Record { text: r, strs, .. } = &b.items[0] else {
+            panic!()
+        };
+        let (back_text, back) = b.record(r, *strs).unwrap();
+        assert_eq!(back_text, text);
+        let (mut a, mut z) = (Vec::new(), Vec::new());
+        ev.each_str(&mut |s| a.push(s.0.clone()));
+        back.each_str(&mut |s| z.push(s.0.clone()));
+        assert_eq!(a, z);
+        assert_eq!(back.event_name.get(), Some("AssumeRole"));
+        assert_eq!(back.user_identity.account_id.get(), Some("123"));
+    }
+}

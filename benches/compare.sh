@@ -34,8 +34,9 @@ run() {
   local bytes lines best="" rss=0
   bytes=$(stat -c %s "$input"); lines=$(wc -l < "$input")
   for _ in $(seq "$RUNS"); do
-    local out
-    out=$( { /usr/bin/time -f '%e %M' "$@" < "$input" > /dev/null 2>/dev/null; } 2>&1 | tail -1)
+        local out
+    /usr/bin/time -f '%e %M' -o "$DATA/time.txt" "$@" < "$input" > /dev/null 2>/dev/null
+    out=$(tail -1 "$DATA/time.txt")
     local t=${out% *} m=${out#* }
     if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; rss=$m; fi
   done

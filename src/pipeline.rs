@@ -329,7 +329,7 @@ enum Feed {
     Chunks {
         rx: Receiver<Chunk>,
         recycle: SyncSender<Vec<u8>>,
-        framer: Framer,
+        framer: Box<Framer>,
         unwrapper: Unwrapper,
     },
     Batches {
@@ -351,7 +351,7 @@ impl Feed {
             n => n,
         };
         if threads < 2 {
-            let framer = Framer::new(config.max_record_bytes);
+            let framer = Box::new(Framer::new(config.max_record_bytes));
             return Feed::Chunks {
                 rx,
                 recycle,

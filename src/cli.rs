@@ -149,8 +149,9 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "SHELL", exclusive = true)]
     pub completions: Option<clap_complete::Shell>,
 
-    /// Threads: 1 does everything on one; 2 or more decode records on a thread of their own
-    /// while the session engine runs in order (output order is kept). 0 (default): one per core.
+    /// Threads: 1 does everything on one; 2 decodes records on a thread of its own while the
+    /// session engine runs in order (output order is kept). 0 (default): 2 on machines with four
+    /// or more cores, else 1 (on two vCPUs the split measured slower than one thread).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 

@@ -48,6 +48,10 @@ pub enum BatchItem {
 pub struct Batch {
     /// Input bytes read for this batch (for `--stats`).
     pub bytes_in: u64,
+    /// Records' text, back to back. Only [`Batch::push_record`] writes here, and only from
+    /// `&str`: the whole buffer is UTF-8 (what [`Batch::record`] relies on).
+    text: String,
+    /// Bad records' bytes, which may be anything.
     pub buf: Vec<u8>,
     arena: String,
     strs: Vec<(u32, u32)>,
@@ -57,6 +61,7 @@ pub struct Batch {
 impl Batch {
     fn clear(&mut self) {
         self.bytes_in = 0;
+        self.text.clear();
         self.buf.clear();
         self.arena.clear();
         self.strs.clear();
@@ -71,7 +76,9 @@ impl Batch {
 
     /// Adds a decoded record: its bytes, and the place of every string field.
     fn push_record(&mut self, text: &str, splice: usize, event: &Event<'_>) {
-        let range = self.push_bytes(text.as_bytes());
+        let start = self.text.len() as u32;
+        self.text.push_str(text);
+        let range = start..self.text.len() as u32;
         let strs = self.strs.len() as u32;
         let base = text.as_ptr() as usize;
         event.each_str(&mut |s: &Str<'_>| {
@@ -101,7 +108,8 @@ impl Batch {
     /// The record `item` names, rebuilt: its text, where the annotation goes, and its event.
     /// `None` if the bytes are not what the decoding stage wrote (they always are).
     pub fn record(&self, text: &Range<u32>, strs: u32) -> Option<(&str, Event<'_>)> {
-        let text = std::str::from_utf8(self.buf.get(text.start as usize..text.end as usize)?).ok()?;
+        let all = self.text.as_str();
+        let text = all.get(text.start as usize..text.end as usize)?;
         let mut event = Event::default();
         let mut i = strs as usize;
         let mut ok = true;
@@ -116,7 +124,7 @@ impl Batch {
                 self.arena.get(a..a + len as usize)
             } else {
                 let a = at as usize;
-                std::str::from_utf8(self.buf.get(a..a + len as usize).unwrap_or_default()).ok()
+                all.get(a..a + len as usize)
             };
             match s {
                 Some(s) => Str(Some(Cow::Borrowed(s))),

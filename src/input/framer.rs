@@ -91,7 +91,6 @@ pub struct Framer {
     searched: usize,
     line: u64,
     eof: bool,
-    first_line: bool,
     max_record: usize,
     scratch: Vec<u8>,
     gather: Option<Gather>,
@@ -108,7 +107,6 @@ impl Framer {
             searched: 0,
             line: 1,
             eof: false,
-            first_line: true,
             max_record: max_record.max(2),
             scratch: Vec::new(),
             gather: None,
@@ -125,7 +123,6 @@ impl Framer {
         self.searched = 0;
         self.line = 1;
         self.eof = false;
-        self.first_line = true;
         self.gather = None;
         self.skip = None;
         self.queued = None;
@@ -230,9 +227,10 @@ impl Framer {
                 }
             };
             let line_no = self.line;
-            let first_line = std::mem::replace(&mut self.first_line, false);
             let mut start = self.pos;
-            if first_line && self.buf[start..end].starts_with(b"\xEF\xBB\xBF") {
+            // A byte order mark starts a file, and files are concatenated (`cat *.json`): one at
+            // the start of any line is skipped.
+            if self.buf[start..end].starts_with(b"\xEF\xBB\xBF") {
                 start += 3;
             }
             let mut stop = end;
@@ -255,7 +253,8 @@ impl Framer {
             }
 
             // Strip colour codes first; they only ever appear outside records' strings.
-            let has_esc = self.buf[start] != b'{' && memchr::memchr(0x1b, &self.buf[start..stop]).is_some();
+            let has_esc =
+                self.buf.get(start) != Some(&b'{') && memchr::memchr(0x1b, &self.buf[start..stop]).is_some();
             let line: &[u8] = if has_esc {
                 self.scratch.clear();
                 strip_ansi_into(&self.buf[start..stop], &mut self.scratch);
@@ -277,7 +276,6 @@ impl Framer {
                     // The value being gathered never closed: report it, then read this line afresh.
                     let g = self.gather.take().expect("checked");
                     self.gathered = g.text;
-                    self.first_line = first_line;
                     return Some(Out::Bad(Src::Gathered, g.line, BadReason::Truncated, false));
                 }
                 let from = g.text.len();

@@ -10,7 +10,7 @@ use crate::hold::HoldBuffer;
 use crate::input::batch::{decode_stage, Batch, BatchItem};
 use crate::input::envelope::{Record, Unwrapper};
 use crate::input::framer::Framer;
-use crate::input::{spawn_reader, Chunk, Source};
+use crate::input::{spawn_reader, Chunk, Source, HEADROOM};
 use crate::output::summary::Summary;
 use crate::output::text::Palette;
 use crate::output::{Output, Reject, Reporter};
@@ -193,9 +193,9 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
                             current = config.sources.get(n).map_or_else(String::new, Source::display);
                         }
                         Chunk::Data(buf) => {
-                            sink.counts.bytes_in += buf.len() as u64;
-                            framer.feed(&buf);
-                            let _ = recycle.try_send(buf);
+                            sink.counts.bytes_in += (buf.len() - HEADROOM) as u64;
+                            let spare = framer.feed_owned(buf, HEADROOM);
+                            let _ = recycle.try_send(spare);
                             sink.drain(framer, unwrapper, &current)?;
                         }
                         Chunk::End => {

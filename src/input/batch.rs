@@ -8,7 +8,7 @@
 
 use super::envelope::{Item, Unwrapper};
 use super::framer::{Frame, Framer};
-use super::Chunk;
+use super::{Chunk, HEADROOM};
 use crate::event::{Event, Str, StrFields};
 use std::borrow::Cow;
 use std::ops::Range;
@@ -170,9 +170,9 @@ pub fn decode_stage(
                 batch.items.push(BatchItem::Start(n));
             }
             Chunk::Data(buf) => {
-                batch.bytes_in += buf.len() as u64;
-                framer.feed(&buf);
-                let _ = recycle_chunks.try_send(buf);
+                batch.bytes_in += (buf.len() - HEADROOM) as u64;
+                let spare = framer.feed_owned(buf, HEADROOM);
+                let _ = recycle_chunks.try_send(spare);
                 frames(&mut framer, &mut unwrapper, &mut batch);
             }
             Chunk::End => {

@@ -138,6 +138,24 @@ impl Framer {
         self.buf.extend_from_slice(data);
     }
 
+    /// Appends a chunk whose data starts at `start`, taking the chunk itself as the buffer when
+    /// the unconsumed bytes fit in the room before `start` (then only they are copied, not the
+    /// chunk). Returns a buffer for the reader to reuse.
+    pub fn feed_owned(&mut self, mut chunk: Vec<u8>, start: usize) -> Vec<u8> {
+        let pending = self.buf.len() - self.pos;
+        if pending > start || start > chunk.len() {
+            self.feed(chunk.get(start..).unwrap_or_default());
+            return chunk;
+        }
+        let from = start - pending;
+        chunk[from..start].copy_from_slice(&self.buf[self.pos..]);
+        let scanned = self.searched.saturating_sub(self.pos);
+        let old = std::mem::replace(&mut self.buf, chunk);
+        self.pos = from;
+        self.searched = from + scanned;
+        old
+    }
+
     /// Marks the end of this input: what is left is framed as well as it can be.
     pub fn finish(&mut self) {
         self.eof = true;
@@ -252,6 +270,13 @@ impl Framer {
                 return Some(Out::BadMore(Src::Buf(r), done));
             }
 
+            if self.gather.is_none() && end - self.pos > self.max_record {
+                // A whole line too long, arrived in one read (a file's reads are large).
+                let out = Out::Bad(Src::Buf(self.pos..end), line_no, BadReason::TooLarge, false);
+                self.advance(next);
+                return Some(out);
+            }
+
             // Strip colour codes first; they only ever appear outside records' strings.
             let has_esc =
                 self.buf.get(start) != Some(&b'{') && memchr::memchr(0x1b, &self.buf[start..stop]).is_some();
@@ -288,6 +313,12 @@ impl Framer {
                 if let Some(off) = closed {
                     let g = self.gather.take().expect("checked");
                     let close = from + off;
+                    if close > self.max_record {
+                        // Closed on the line that took it over the limit.
+                        self.gathered = g.text;
+                        self.gathered.pop();
+                        return Some(Out::Bad(Src::Gathered, g.line, BadReason::TooLarge, false));
+                    }
                     self.gathered.clear();
                     minify_into(&g.text[..close], &mut self.gathered);
                     self.queue_junk(&g.text[close..], line_no);
@@ -443,7 +474,8 @@ fn is_blank(b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    /// Frames `input` fed in chunks of `chunk` bytes; returns (kind, line, text) triples.
+    /// Frames `input` fed in chunks of `chunk` bytes (alternately copied and handed over with a
+    /// little headroom); returns (kind, line, text) triples.
     fn frames(input: &[u8], chunk: usize, max: usize) -> Vec<(String, u64, String)> {
         let mut f = Framer::new(max);
         let mut out = Vec::new();
@@ -466,8 +498,14 @@ mod tests {
                 });
             }
         };
-        for c in input.chunks(chunk.max(1)) {
-            f.feed(c);
+        for (i, c) in input.chunks(chunk.max(1)).enumerate() {
+            if i % 2 == 0 {
+                f.feed(c);
+            } else {
+                let mut owned = vec![0u8; 8];
+                owned.extend_from_slice(c);
+                f.feed_owned(owned, 8);
+            }
             collect(&mut f);
         }
         f.finish();

@@ -17,6 +17,9 @@ use std::thread;
 
 /// Bytes read per chunk.
 const CHUNK: usize = 256 * 1024;
+/// Room left free before each chunk's data: the framer moves the unfinished line of the chunk
+/// before into it instead of copying every chunk into a buffer of its own.
+pub const HEADROOM: usize = 64 * 1024;
 /// Chunks in flight between the reader and the pipeline: bounds the memory the reader can use.
 const IN_FLIGHT: usize = 8;
 
@@ -53,6 +56,7 @@ impl Source {
 pub enum Chunk {
     /// Input number `n` starts.
     Start(usize),
+    /// Bytes read, from offset [`HEADROOM`] on.
     Data(Vec<u8>),
     /// The current input ended.
     End,
@@ -107,19 +111,23 @@ fn read_source(source: &Source, tx: &SyncSender<Chunk>, recycle: &Receiver<Vec<u
     let mut reader: Box<dyn Read> = if head == [0x1f, 0x8b] {
         Box::new(MultiGzDecoder::new(io::Cursor::new(head).chain(raw)))
     } else {
-        if !head.is_empty() && tx.send(Chunk::Data(head)).is_err() {
+        let mut first = vec![0; HEADROOM];
+        first.extend_from_slice(&head);
+        if !head.is_empty() && tx.send(Chunk::Data(first)).is_err() {
             return Ok(false);
         }
         raw
     };
     loop {
-        let mut buf = recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
-        buf.resize(CHUNK, 0);
-        let n = read_retrying(&mut reader, &mut buf)?;
+        let mut buf = recycle
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(HEADROOM + CHUNK));
+        buf.resize(HEADROOM + CHUNK, 0);
+        let n = read_retrying(&mut reader, &mut buf[HEADROOM..])?;
         if n == 0 {
             return Ok(true);
         }
-        buf.truncate(n);
+        buf.truncate(HEADROOM + n);
         if tx.send(Chunk::Data(buf)).is_err() {
             return Ok(false);
         }

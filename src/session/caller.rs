@@ -160,7 +160,9 @@ impl Lineage {
         let principal = ui.principal_id.get();
         let account = ui.account_id.get().or_else(|| account_of(arn));
         let name = ui.user_name.get().or_else(|| last_name(arn));
+        let mut fresh = false;
         let user = self.origin(kind, &[arn], |n| {
+            fresh = true;
             n.arn = Some(arn.into());
             n.name = name.filter(|_| kind == Kind::IamUser).map(Into::into);
             n.account = account.map(Into::into);
@@ -168,7 +170,8 @@ impl Lineage {
                 n.extra_mut().principal_id = Some(p.into());
             }
         });
-        if let Some(p) = principal {
+        // Indexed on first sight, not on every call: a user's principal id never changes.
+        if let (true, Some(p)) = (fresh, principal) {
             self.table.put_principal(p, &user);
         }
         user

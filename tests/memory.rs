@@ -4,37 +4,12 @@
 #[path = "support/session_memory.rs"]
 mod workload;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
-
-struct Counting;
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static CALLS: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to the system allocator unchanged and only counts sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        CALLS.fetch_add(1, Ordering::Relaxed);
-        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        CALLS.fetch_add(1, Ordering::Relaxed);
-        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
-        unsafe { System.realloc(p, l, new) }
-    }
-}
+#[path = "support/counting_alloc.rs"]
+mod counting;
+use counting::{calls, live, Counting};
 
 #[global_allocator]
 static A: Counting = Counting;
-
-fn live() -> isize {
-    LIVE.load(Ordering::Relaxed)
-}
 
 /// The counters are process-wide: the tests of this binary take turns.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -78,9 +53,9 @@ fn allocations_for(events: usize) -> isize {
         sources: vec![Source::Bytes(std::sync::Arc::from(input.into_bytes()))],
         ..Config::default()
     };
-    let before = CALLS.load(Ordering::Relaxed);
+    let before = calls();
     ctail_filter::pipeline::run(&config, std::io::sink()).unwrap();
-    CALLS.load(Ordering::Relaxed) - before
+    calls() - before
 }
 
 /// No allocation per event in the steady state: a run over six times as many events makes

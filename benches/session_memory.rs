@@ -6,7 +6,7 @@ mod workload;
 
 #[path = "../tests/support/counting_alloc.rs"]
 mod counting;
-use counting::{calls, live, Counting};
+use counting::{live, Counting};
 
 #[global_allocator]
 static A: Counting = Counting;

@@ -7,12 +7,14 @@
 //! input::spawn_reader  files / stdin, gzip by magic bytes, on a thread of its own
 //! input::framer        bytes -> one JSON value per record (lines, prefixes, pretty JSON)
 //! input::envelope      S3 Records, EventBridge, lookup-events, kcat -> CloudTrail records
+//! input::batch         --threads: framing and decoding on a thread of their own
 //! event                borrowed, lenient decode of the fields attribution reads
 //! dedupe               --dedupe: recently seen event ids
 //! session              the bounded session table and the lineage rules
 //! hold                 events of not-yet-known sessions wait for their creator
 //! filter               --identity patterns
-//! output               the original bytes with "ctail":{…} spliced in as the last member
+//! output               the original bytes with "ctail":{…} spliced in as the last member;
+//!                      the text and summary views for people
 //! sink                 one record through dedupe, lineage, hold, filter and output
 //! state                --state: the session table saved and loaded across restarts
 //! pipeline             the loop joining them: reading, idle flushes, signals

@@ -86,10 +86,14 @@ fn man_page_documents_every_stats_field() {
 
 #[test]
 fn readme_names_every_flag() {
-    let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     for arg in Cli::command().get_arguments() {
         if let Some(long) = arg.get_long().filter(|l| !["help", "version"].contains(l)) {
-            assert!(readme.contains(&format!("--{long}")), "--{long} missing from README.md");
+            assert!(
+                readme.contains(&format!("--{long}")),
+                "--{long} missing from README.md"
+            );
         }
     }
 }

@@ -60,7 +60,7 @@ if command -v jaq > /dev/null; then
   run "jaq '. + {x: .userIdentity.arn}'" "$JQ_STREAM" jaq -c '. + {x: .userIdentity.arn}'
 fi
 
-get() { for r in "${results[@]}"; do [ "${r%%=*}" = "$1" ] && echo "${r#*=}"; done; }
+get() { for r in "${results[@]}"; do if [ "${r%%=*}" = "$1" ]; then echo "${r#*=}"; fi; done; return 0; }
 ct=$(get "ctail-filter"); ref=$(get "reference (benches/reference.rs)"); one=$(get "ctail-filter --threads 1")
 echo
 awk -v c="$ct" -v r="$ref" -v o="$one" 'BEGIN{

@@ -34,6 +34,8 @@
 //! assert_eq!(line["ctail"]["confidence"], "exact");
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod cli; // flags -> Config
 pub mod input; // reading, framing, envelopes
 pub mod event; // the borrowed view of a record

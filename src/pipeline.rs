@@ -131,6 +131,7 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     let mut feed = Feed::start(config);
     let mut current = String::new();
     let mut exit = Exit::Success;
+    let mut input_done = false;
     let mut last_checkpoint = Instant::now();
     let mut last_stats = Instant::now();
     let save = |sink: &Sink<W>| -> Result<(), Error> {
@@ -171,10 +172,16 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
                     match feed.next_timeout(TICK) {
                         Ok(w) => w,
                         Err(RecvTimeoutError::Timeout) => continue,
-                        Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                        Err(RecvTimeoutError::Disconnected) => {
+                            input_done = true;
+                            return Ok(());
+                        }
                     }
                 }
-                Err(TryRecvError::Disconnected) => return Ok(()),
+                Err(TryRecvError::Disconnected) => {
+                    input_done = true;
+                    return Ok(());
+                }
             };
             match work {
                 Work::Chunk(chunk) => {
@@ -259,6 +266,9 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
             }
         }
     })();
+    if input_done {
+        feed.finish();
+    }
     // End of input, a signal or --strict: nothing held is lost.
     let result = result
         .and_then(|()| sink.release_all())
@@ -335,6 +345,7 @@ enum Feed {
     Batches {
         rx: Receiver<Batch>,
         free: SyncSender<Batch>,
+        decoder: Option<std::thread::JoinHandle<()>>,
     },
 }
 
@@ -366,13 +377,14 @@ impl Feed {
         let (batch_tx, batch_rx) = sync_channel(4);
         let (free_tx, free_rx) = sync_channel(6);
         let max = config.max_record_bytes;
-        std::thread::Builder::new()
+        let decoder = std::thread::Builder::new()
             .name("ctail-decode".into())
             .spawn(move || decode_stage(rx, recycle, batch_tx, free_rx, max))
             .expect("spawning the decoding thread");
         Feed::Batches {
             rx: batch_rx,
             free: free_tx,
+            decoder: Some(decoder),
         }
     }
 
@@ -387,6 +399,17 @@ impl Feed {
         match self {
             Feed::Chunks { rx, .. } => rx.recv_timeout(wait).map(Work::Chunk),
             Feed::Batches { rx, .. } => rx.recv_timeout(wait).map(Work::Batch),
+        }
+    }
+
+    /// At the end of input the decoding thread has finished: wait for it, so a program that runs
+    /// the pipeline many times leaves no threads behind. Not after a signal or an early stop: the
+    /// reader may be blocked on an input that stays open.
+    fn finish(&mut self) {
+        if let Feed::Batches { decoder, .. } = self {
+            if let Some(d) = decoder.take() {
+                let _ = d.join();
+            }
         }
     }
 

@@ -1,8 +1,14 @@
 //! Property tests: over generated records and framings, output minus the annotation equals the
-//! input record and every record comes out exactly once; arbitrary bytes never crash the run.
+//! input record and every record comes out exactly once; the annotation is always valid JSON,
+//! whatever the identities hold; arbitrary bytes never crash, fail or hang the run.
 
 use crate::util::*;
+use ctail_filter::cli::Config;
+use ctail_filter::input::Source;
+use ctail_filter::pipeline::{self, Exit};
 use proptest::prelude::*;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// A CloudTrail-like record with arbitrary strings (escapes, unicode, control characters).
 fn record() -> impl Strategy<Value = String> {
@@ -58,5 +64,149 @@ proptest! {
         // record is one; the good records either side always come out.
         prop_assert!(got.first() == Some(&good[0]));
         prop_assert!(got.last() == Some(&good[1]));
+    }
+}
+
+/// A string of what breaks naive JSON writers: quotes, backslashes, control characters, slashes
+/// and colons (ARN separators), and any unicode.
+fn nasty() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            Just('"'),
+            Just('\\'),
+            Just('/'),
+            Just(':'),
+            (0u32..0x20).prop_map(|c| char::from_u32(c).unwrap()),
+            Just('\u{7f}'),
+            Just('\u{2028}'),
+            Just('\u{feff}'),
+            any::<char>(),
+        ],
+        0..24,
+    )
+    .prop_map(String::from_iter)
+}
+
+/// A user who assumes a role and the session's call, every identity string chosen by `nasty`.
+fn lineage_with(user: &str, role: &str, session: &str, source: &str, agent: &str, n: u32) -> [String; 2] {
+    let key = format!("ASIAPROP{n:08}");
+    let arn = format!("arn:aws:sts::111122223333:assumed-role/{role}/{session}");
+    let creator = serde_json::json!({
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "IAMUser", "principalId": format!("AIDA{user}"), "arn": format!("arn:aws:iam::111122223333:user/{user}"), "accountId": "111122223333", "accessKeyId": format!("AKIA{user}"), "userName": user},
+        "eventTime": "2024-05-01T00:00:00Z", "eventSource": "sts.amazonaws.com", "eventName": "AssumeRole", "sourceIPAddress": agent, "userAgent": agent,
+        "requestParameters": {"roleArn": format!("arn:aws:iam::111122223333:role/{role}"), "roleSessionName": session, "sourceIdentity": source},
+        "responseElements": {"credentials": {"accessKeyId": key, "expiration": "May 1, 2024, 1:00:00 AM"}, "assumedRoleUser": {"assumedRoleId": format!("AROA{n}:{session}"), "arn": arn}, "sourceIdentity": source},
+        "eventID": format!("c{n}"), "recipientAccountId": "111122223333"
+    });
+    let call = serde_json::json!({
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "AssumedRole", "principalId": format!("AROA{n}:{session}"), "arn": arn, "accountId": "111122223333", "accessKeyId": key,
+            "sessionContext": {"sourceIdentity": source, "sessionIssuer": {"type": "Role", "arn": format!("arn:aws:iam::111122223333:role/{role}"), "userName": role}, "attributes": {"creationDate": "2024-05-01T00:00:00Z"}}},
+        "eventTime": "2024-05-01T00:00:01Z", "eventSource": "s3.amazonaws.com", "eventName": "GetObject", "userAgent": agent,
+        "eventID": format!("u{n}"), "recipientAccountId": "111122223333"
+    });
+    [creator.to_string(), call.to_string()]
+}
+
+/// Runs the whole pipeline in process on `input`, failing if it takes longer than `limit`.
+fn run_in_process(input: Vec<u8>, threads: usize, limit: Duration) -> Result<Vec<u8>, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let config = Config {
+            sources: vec![Source::Bytes(Arc::from(input))],
+            quiet: true,
+            max_sessions: 1000,
+            threads,
+            ..Config::default()
+        };
+        let mut out = Vec::new();
+        let result = pipeline::run(&config, &mut out);
+        let _ = tx.send(result.map(|exit| (exit, out)).map_err(|e| e.to_string()));
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok((Exit::Success, out))) => Ok(out),
+        Ok(Ok((exit, _))) => Err(format!("exit {exit:?}")),
+        Ok(Err(e)) => Err(e),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(format!("no end within {limit:?}")),
+        Err(e) => Err(format!("the run panicked ({e})")),
+    }
+}
+
+/// Bytes biased towards what framing and envelopes look at.
+fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        4 => any::<u8>().prop_map(|b| vec![b]),
+        3 => Just(b"\n".to_vec()),
+        2 => prop::sample::select(vec![
+            b"{".to_vec(), b"}".to_vec(), b"[".to_vec(), b"]".to_vec(), b"\"".to_vec(),
+            b"\\".to_vec(), b",".to_vec(), b":".to_vec(), b"\r\n".to_vec(), b" ".to_vec(),
+        ]),
+        1 => prop::sample::select(vec![
+            br#"{"eventName":"A"}"#.to_vec(),
+            br#"{"Records":["#.to_vec(),
+            br#""detail":"#.to_vec(),
+            br#"{"payload":""#.to_vec(),
+            br#""CloudTrailEvent":""#.to_vec(),
+            b"2024-05-01T00:00:00.000000+00:00 stream ".to_vec(),
+            b"\x1b[32m".to_vec(),
+            b"\xEF\xBB\xBF".to_vec(),
+            br#""ctail":{"session":"x"}"#.to_vec(),
+            br#""eventTime":"2024-02-30T00:00:00Z""#.to_vec(),
+        ]),
+    ];
+    prop::collection::vec(piece, 0..600).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_annotation_is_always_valid_json(
+        ids in prop::collection::vec((nasty(), nasty(), nasty(), nasty(), nasty()), 1..6),
+        threads in 1usize..3,
+    ) {
+        let mut input = Vec::new();
+        let mut want = Vec::new();
+        for (n, (user, role, session, source, agent)) in ids.iter().enumerate() {
+            for line in lineage_with(user, role, session, source, agent, n as u32) {
+                input.extend_from_slice(line.as_bytes());
+                input.push(b'\n');
+                want.push(line.into_bytes());
+            }
+        }
+        let out = run_in_process(input, threads, Duration::from_secs(20)).map_err(TestCaseError::fail)?;
+        let mut got = Vec::new();
+        for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let v: serde_json::Value = serde_json::from_slice(line)
+                .map_err(|e| TestCaseError::fail(format!("line not JSON ({e}): {}", String::from_utf8_lossy(line))))?;
+            let ann = &v["ctail"];
+            prop_assert!(ann.is_object(), "no annotation: {}", v);
+            prop_assert!(ann["confidence"].is_string());
+            // strip_annotation parses the annotation's own text as well.
+            got.push(strip_annotation(line));
+            // Identities come back as they were: the chain names the session as the record does.
+            if v["eventName"] == "GetObject" {
+                let arn = v["userIdentity"]["arn"].as_str().unwrap();
+                let (_, role_and_session) = arn.split_once(":assumed-role/").unwrap();
+                let (_, session) = role_and_session.split_once('/').unwrap();
+                let hop = ann["chain"].as_array().and_then(|c| c.last()).cloned().unwrap_or_default();
+                prop_assert_eq!(hop["arn"].as_str(), Some(arn));
+                if !session.contains('/') {
+                    prop_assert_eq!(hop["name"].as_str(), Some(session));
+                }
+            }
+        }
+        prop_assert_eq!(sorted(got), sorted(want));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_fail_or_hang(junk in hostile_bytes(), threads in 1usize..3) {
+        let out = run_in_process(junk, threads, Duration::from_secs(20)).map_err(TestCaseError::fail)?;
+        for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let v: serde_json::Value = serde_json::from_slice(line)
+                .map_err(|e| TestCaseError::fail(format!("line not JSON ({e}): {}", String::from_utf8_lossy(line))))?;
+            prop_assert!(v["ctail"]["confidence"].is_string());
+        }
     }
 }

@@ -3,6 +3,7 @@
 mod util;
 
 mod bad_input;
+mod hostile;
 mod lineage;
 mod long_running;
 mod man_page;

@@ -7,7 +7,7 @@
 //! never controls our recursion.
 
 use super::scan::{minify_into, unescape_into};
-use crate::event::{decode, Event};
+use crate::event::{decode, Event, Skip};
 use serde_json::value::RawValue;
 use std::fmt;
 
@@ -116,6 +116,18 @@ impl Unwrapper {
                     bytes,
                     error: RecordError::NotCloudTrail,
                 });
+            }
+            // Raw members were only skipped, and skipping checks less than reading: a lone
+            // surrogate escape or a number out of range there would go out in a line strict
+            // parsers refuse, while anywhere else it fails the decode. Read here as the rest was.
+            let raw = [event.detail, event.payload, event.cloud_trail_event, event.ctail];
+            for r in raw.into_iter().flatten() {
+                if let Err(e) = serde_json::from_str::<Skip>(r.get()) {
+                    return visit(Item::Bad {
+                        bytes,
+                        error: RecordError::Json(e),
+                    });
+                }
             }
             let splice = splice_point(text, &event);
             return visit(Item::Record(Record {

@@ -213,6 +213,9 @@ pub struct AnnotationCache {
     slots: Vec<Slot>,
 }
 
+/// Annotations longer than this are not cached: 256 slots hold at most 1 MiB.
+const MAX_CACHED: usize = 4096;
+
 #[derive(Default)]
 struct Slot {
     live: bool,
@@ -258,6 +261,16 @@ impl AnnotationCache {
         }
         let start = out.len();
         write_annotation(out, key.session, chain, key.source_identity);
+        let written = out.len() - start;
+        if written > MAX_CACHED {
+            // A huge annotation (a megabyte-long session name) is written each time instead of
+            // pinning that much memory in a slot.
+            slot.live = false;
+            return;
+        }
+        if slot.bytes.capacity() > MAX_CACHED {
+            slot.bytes = Vec::new();
+        }
         slot.live = true;
         slot.session = key.session;
         slot.node = key.node as usize;

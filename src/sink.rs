@@ -199,7 +199,7 @@ impl<W: Write> Sink<W> {
         self.lineage.take_linked(&mut self.linked);
         if !self.linked.is_empty() {
             let mut released = std::mem::take(&mut self.released);
-            for node in std::mem::take(&mut self.linked) {
+            for node in self.linked.drain(..) {
                 self.hold.take_waiting(node.id, &mut released);
             }
             for h in released.drain(..) {
@@ -450,7 +450,8 @@ impl<W: Write> Sink<W> {
             "edges": l.edges,
             "failed_creations": l.failed_creations,
             "collisions": l.collisions,
-            "late_links": l.late_links,
+                        "late_links": l.late_links,
+            "links_refused": l.links_refused,
             "held_now": self.hold.len(),
             "held_max": h.held_max,
             "held_total": h.held_total,

@@ -161,11 +161,6 @@ impl Framer {
         self.eof = true;
     }
 
-    /// Bytes held for a record not yet complete (for memory accounting).
-    pub fn pending(&self) -> usize {
-        self.buf.len() - self.pos + self.gather.as_ref().map_or(0, |g| g.text.len())
-    }
-
     /// The next frame, or `None` when more input is needed (or, after `finish`, when done).
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<Frame<'_>> {

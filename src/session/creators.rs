@@ -306,7 +306,7 @@ impl Lineage {
     /// Adds a creating edge to `child`, merging copies of one event and flagging collisions.
     pub(crate) fn link(&mut self, child: &Rc<Node>, edge: Edge) {
         if edge.parent.has_ancestor(child) {
-            self.stats.cycles_refused += 1;
+            self.stats.links_refused += 1;
             return;
         }
         if child.seen.get() || !child.creators.borrow().is_empty() {
@@ -337,7 +337,7 @@ impl Lineage {
         creators.retain(|e| e.via != Via::Implied && !(e.via == Via::PrincipalId && edge.via == Via::Pair));
         if let Some(first) = creators.first() {
             if creators.len() >= MAX_CREATORS {
-                self.stats.cycles_refused += 1;
+                self.stats.links_refused += 1;
                 return;
             }
             let indistinct = creators

@@ -27,8 +27,9 @@ pub struct LineageStats {
     pub failed_creations: u64,
     /// Sessions that two different creating events claim with nothing logged to tell them apart.
     pub collisions: u64,
-    /// Links refused because they would make a session its own ancestor.
-    pub cycles_refused: u64,
+    /// Links refused: they would make a session its own ancestor, or give it more creators than
+    /// any real collision has.
+    pub links_refused: u64,
     /// Sessions whose creating event arrived after some of their own events.
     pub late_links: u64,
 }

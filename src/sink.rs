@@ -369,11 +369,13 @@ impl<W: Write> Sink<W> {
             String::from_utf8(record).unwrap_or_default()
         });
         let decoded = owned.as_deref().map(decode);
+        let blank = Event::default();
         let ev = match (ev, &decoded) {
             (Some(ev), _) => ev,
             (None, Some(Ok(ev))) => ev,
-            // It decoded once before it was held; it cannot fail now.
-            (None, _) => return Ok(()),
+            // It decoded once before it was held, so this does not happen; if it did, the line
+            // still goes out, with its lineage and without the event's own fields.
+            (None, _) => &blank,
         };
         match self.format {
             Format::Text => {

@@ -210,3 +210,103 @@ proptest! {
         }
     }
 }
+
+/// Real records (the invictus slice and the story), one per line.
+fn real_records() -> Vec<String> {
+    let mut out = Vec::new();
+    for path in [
+        fixtures().join("real/invictus-lineage.ndjson"),
+        fixtures().join("../../examples/story.ndjson"),
+    ] {
+        let text = std::fs::read_to_string(&path).unwrap();
+        out.extend(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned));
+    }
+    out
+}
+
+fn strs(e: &ctail_filter::event::Event<'_>) -> Vec<Option<String>> {
+    use ctail_filter::event::StrFields;
+    let mut v = Vec::new();
+    e.each_str(&mut |s| v.push(s.0.as_deref().map(str::to_owned)));
+    v
+}
+
+/// The fast decoder gives up or reads exactly what serde_json reads; it never accepts what
+/// serde_json refuses.
+fn fast_agrees(text: &str) -> Result<bool, TestCaseError> {
+    use ctail_filter::event::{decode_fast, decode_with_serde};
+    let Some(fast) = decode_fast(text) else {
+        return Ok(false);
+    };
+    match decode_with_serde(text) {
+        Ok(slow) => prop_assert_eq!(strs(&fast), strs(&slow), "{:?}", text),
+        Err(e) => prop_assert!(
+            false,
+            "fast path accepted what serde_json refuses ({}): {:?}",
+            e,
+            text
+        ),
+    }
+    Ok(true)
+}
+
+#[test]
+fn every_real_record_takes_the_fast_path() {
+    let records = real_records();
+    assert!(records.len() > 150);
+    for r in &records {
+        assert!(fast_agrees(r).unwrap(), "left to serde_json: {r}");
+    }
+    // And the simulator's stream, which the benchmarks measure.
+    let sim = ctail_sim::simulate(&ctail_sim::Config {
+        seed: 3,
+        events: 2000,
+        ..Default::default()
+    });
+    for e in &sim {
+        assert!(fast_agrees(&e.json).unwrap(), "left to serde_json: {}", e.json);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Real records with a few bytes replaced, inserted or removed, from an alphabet that breaks
+    /// JSON in every way it can break (structure, strings, escapes, numbers, literals).
+    #[test]
+    fn fast_decoding_agrees_with_serde_json(
+        pick in any::<prop::sample::Index>(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, prop::sample::select(
+            b"{}[]\":,\\/0123456789-+.eE tfnrubx\x01\x1f\xc3\xa9 ".to_vec())), 1..5),
+    ) {
+        let records = real_records();
+        let mut bytes = pick.get(&records).clone().into_bytes();
+        for (at, op, c) in edits {
+            let i = at.index(bytes.len() + 1);
+            match op {
+                0 if i < bytes.len() => bytes[i] = c,
+                1 if i < bytes.len() => { bytes.remove(i); }
+                _ => bytes.insert(i, c),
+            }
+        }
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            fast_agrees(text)?;
+        }
+    }
+
+    /// Records put together from JSON's tokens, well and badly: the grammar's corners (numbers,
+    /// escapes, literals, nesting, commas) come up far more often than in mutated records.
+    #[test]
+    fn fast_decoding_agrees_with_serde_json_on_token_soup(
+        tokens in prop::collection::vec(prop::sample::select(vec![
+            "{", "}", "[", "]", ",", ":", " ", "\"eventName\"", "\"userIdentity\"", "\"arn\"",
+            "\"sessionContext\"", "\"attributes\"", "\"x\"", "\"a\\\"b\"", "\"\\u00e9\"", "\"\\ud800\"",
+            "\"\\ud83d\\ude00\"", "\"\\q\"", "\"\u{1}\"", "\"", "0", "01", "-", "-0", "7", "1.5", "1.", ".5",
+            "1e5", "-3", "18446744073709551616", "true", "tru", "false", "null", "nul",
+        ]), 0..40),
+    ) {
+        let text = format!("{{\"eventName\":{}}}", tokens.concat());
+        fast_agrees(&text)?;
+        fast_agrees(&format!("{{{}}}", tokens.concat()))?;
+    }
+}

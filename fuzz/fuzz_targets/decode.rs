@@ -1,11 +1,12 @@
 //! The lenient event decoder and the time readers.
 //!
 //! Invariants: no panic; decode fails only where serde_json refuses the text too (a wrong type
-//! never costs the event) and accepts only JSON; every time it reads writes and reads back the
-//! same.
+//! never costs the event) and accepts only JSON; the fast path either gives up or reads exactly
+//! what serde_json reads, and never accepts what serde_json refuses; every time it reads writes
+//! and reads back the same.
 #![no_main]
 
-use ctail_filter::event::decode;
+use ctail_filter::event::{decode, decode_fast, decode_with_serde, Event, StrFields};
 use ctail_filter::time::{parse_sts_expiration, parse_time, write_iso};
 use libfuzzer_sys::fuzz_target;
 
@@ -22,11 +23,23 @@ fn check_time(s: &str) {
     let _ = parse_sts_expiration(s);
 }
 
+fn strs(e: &Event<'_>) -> Vec<Option<String>> {
+    let mut v = Vec::new();
+    e.each_str(&mut |s| v.push(s.0.as_deref().map(str::to_owned)));
+    v
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
     check_time(text);
+    if let Some(fast) = decode_fast(text) {
+        match decode_with_serde(text) {
+            Ok(slow) => assert_eq!(strs(&fast), strs(&slow), "{text:?}"),
+            Err(e) => panic!("fast path accepted what serde_json refuses ({e}): {text:?}"),
+        }
+    }
     let valid = serde_json::from_str::<serde_json::Value>(text).is_ok();
     match decode(text) {
         Ok(ev) => {

@@ -68,6 +68,11 @@ impl Batch {
         self.items.clear();
     }
 
+    /// The bytes the batch holds: records' and bad records'.
+    fn len(&self) -> usize {
+        self.text.len() + self.buf.len() + self.arena.len()
+    }
+
     fn push_bytes(&mut self, bytes: &[u8]) -> Range<u32> {
         let start = self.buf.len() as u32;
         self.buf.extend_from_slice(bytes);
@@ -185,7 +190,7 @@ pub fn decode_stage(
                 batch.items.push(BatchItem::Failed(e.to_string()));
             }
         }
-        if batch.buf.len() >= BATCH_BYTES && !hand_on(&mut batch, &batches, &free) {
+        if batch.len() >= BATCH_BYTES && !hand_on(&mut batch, &batches, &free) {
             return;
         }
     }
@@ -243,6 +248,44 @@ fn frames(framer: &mut Framer, unwrapper: &mut Unwrapper, batch: &mut Batch) {
 mod tests {
     use super::*;
     use crate::event::decode;
+
+    /// A reader that is always ahead (a file in the page cache) never lets the chunk queue run
+    /// dry: batches must still be handed on by size, or the whole input piles up in one.
+    #[test]
+    fn batches_are_handed_on_by_size_when_input_never_idles() {
+        use std::sync::mpsc::sync_channel;
+        let record = r#"{"eventVersion":"1.08","eventName":"GetObject","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a"}}"#;
+        let (chunk_tx, chunk_rx) = sync_channel(1000);
+        let (recycle_tx, _recycle_rx) = sync_channel(1000);
+        let (batch_tx, batch_rx) = sync_channel(1000);
+        let (_free_tx, free_rx) = sync_channel(1);
+        chunk_tx.send(Chunk::Start(0)).unwrap();
+        let mut sent = 0;
+        for _ in 0..200 {
+            let mut buf = vec![0; HEADROOM];
+            while buf.len() < HEADROOM + 16 * 1024 {
+                buf.extend_from_slice(record.as_bytes());
+                buf.push(b'\n');
+                sent += 1;
+            }
+            chunk_tx.send(Chunk::Data(buf)).unwrap();
+        }
+        chunk_tx.send(Chunk::End).unwrap();
+        drop(chunk_tx);
+        decode_stage(chunk_rx, recycle_tx, batch_tx, free_rx, 1 << 20);
+        let batches: Vec<Batch> = batch_rx.try_iter().collect();
+        assert!(batches.len() >= 10, "{} batches for 3 MiB", batches.len());
+        let mut records = 0;
+        for b in &batches {
+            assert!(b.len() < BATCH_BYTES + 20 * 1024, "a batch of {} bytes", b.len());
+            records += b
+                .items
+                .iter()
+                .filter(|i| matches!(i, BatchItem::Record { .. }))
+                .count();
+        }
+        assert_eq!(records, sent);
+    }
 
     #[test]
     fn a_record_crosses_as_places_and_comes_back_equal() {

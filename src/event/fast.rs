@@ -49,9 +49,14 @@ impl<'a> Scanner<'a> {
     }
 
     /// The next byte that is not JSON whitespace, not consumed.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn peek(&mut self) -> Option<u8> {
         let b = self.bytes();
+        // Compact records have no whitespace: one test for the common case.
+        match b.get(self.pos) {
+            Some(&c) if c > b' ' => return Some(c),
+            _ => {}
+        }
         while let Some(&c) = b.get(self.pos) {
             if !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
                 return Some(c);
@@ -113,7 +118,7 @@ impl<'a> Scanner<'a> {
 
     /// At a `"`: the string's text as written, and whether it holds escapes (all of which are
     /// checked to be valid and not surrogates).
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Result<(&'a str, bool), Bail> {
         let b = self.bytes();
         let start = self.pos + 1;

@@ -53,6 +53,7 @@ run "ctail-filter"                      "$STREAM" "$BIN/ctail-filter" --quiet
 run "ctail-filter --identity $PERSON"   "$STREAM" "$BIN/ctail-filter" --quiet --identity "$PERSON"
 run "ctail-filter --format text"        "$STREAM" "$BIN/ctail-filter" --quiet --format text --color never
 run "ctail-filter --threads 1"          "$STREAM" "$BIN/ctail-filter" --quiet --threads 1
+run "ctail-filter --threads 2"          "$STREAM" "$BIN/ctail-filter" --quiet --threads 2
 if command -v jq > /dev/null; then
   run "jq '. + {x: .userIdentity.arn}'" "$JQ_STREAM" jq -c '. + {x: .userIdentity.arn}'
 fi
@@ -61,16 +62,19 @@ if command -v jaq > /dev/null; then
 fi
 
 get() { for r in "${results[@]}"; do if [ "${r%%=*}" = "$1" ]; then echo "${r#*=}"; fi; done; return 0; }
-ct=$(get "ctail-filter"); ref=$(get "reference (benches/reference.rs)"); one=$(get "ctail-filter --threads 1")
+ct=$(get "ctail-filter"); ref=$(get "reference (benches/reference.rs)")
+one=$(get "ctail-filter --threads 1"); two=$(get "ctail-filter --threads 2")
+id=$(get "ctail-filter --identity $PERSON")
 echo
-awk -v c="$ct" -v r="$ref" -v o="$one" 'BEGIN{
-  printf "ctail-filter / reference:            %5.2f (target >= 0.85)\n", c/r
+awk -v c="$ct" -v r="$ref" -v o="$one" -v t="$two" -v i="$id" 'BEGIN{
+  printf "ctail-filter / reference:             %5.2f (target >= 0.85)\n", c/r
   printf "ctail-filter --threads 1 / reference: %5.2f\n", o/r
-  printf "threads auto / threads 1:            %5.2f\n", c/o }'
+  printf "--identity / annotate everything:     %5.2f (target >= 1)\n", i/c
+  printf "threads 2 / threads 1:                %5.2f\n", t/o }'
 jq=$(get "jq '. + {x: .userIdentity.arn}'" || true)
-[ -n "$jq" ] && awk -v c="$ct" -v j="$jq" 'BEGIN{ printf "ctail-filter / jq:                   %5.1f (target >= 10)\n", c/j }'
+[ -n "$jq" ] && awk -v c="$ct" -v j="$jq" 'BEGIN{ printf "ctail-filter / jq:                    %5.1f (target >= 10)\n", c/j }'
 jaq=$(get "jaq '. + {x: .userIdentity.arn}'" || true)
-[ -n "$jaq" ] && awk -v c="$ct" -v j="$jaq" 'BEGIN{ printf "ctail-filter / jaq:                  %5.1f\n", c/j }'
+[ -n "$jaq" ] && awk -v c="$ct" -v j="$jaq" 'BEGIN{ printf "ctail-filter / jaq:                   %5.1f\n", c/j }'
 echo
 echo "memory per tracked session:"
 cargo bench --quiet --bench session_memory 2>/dev/null | tail -3

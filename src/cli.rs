@@ -149,9 +149,9 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "SHELL", exclusive = true)]
     pub completions: Option<clap_complete::Shell>,
 
-    /// Threads: 1 does everything on one; 2 decodes records on a thread of its own while the
-    /// session engine runs in order (output order is kept). 0 (default): 2 on machines with four
-    /// or more cores, else 1 (on two vCPUs the split measured slower than one thread).
+    /// Threads: 1 does everything on one; N decodes records on N-1 threads, and on the engine's
+    /// when it would otherwise wait, while the session engine runs in input order (the output is
+    /// the same). 0 (default): one per core, at most 4.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 

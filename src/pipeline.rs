@@ -7,9 +7,10 @@ use crate::cli::{Config, Format};
 use crate::dedupe::Dedupe;
 use crate::filter::Patterns;
 use crate::hold::HoldBuffer;
-use crate::input::batch::{decode_stage, Batch, BatchItem};
+use crate::input::batch::{Batch, BatchItem};
 use crate::input::envelope::{Record, Unwrapper};
 use crate::input::framer::Framer;
+use crate::input::parallel::Parallel;
 use crate::input::{spawn_reader, Chunk, Source, HEADROOM};
 use crate::output::summary::Summary;
 use crate::output::text::Palette;
@@ -20,7 +21,7 @@ use crate::sink::Sink;
 use crate::state::{self, StateError};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -333,6 +334,9 @@ fn patterns_fingerprint(patterns: &[String]) -> u64 {
     stable_id(&sorted)
 }
 
+/// `--threads 0` uses at most this many.
+const MAX_AUTO_THREADS: usize = 4;
+
 /// Where records come from: chunks framed and decoded here (`--threads 1`), or batches already
 /// decoded by a stage of their own on the other core.
 enum Feed {
@@ -342,11 +346,7 @@ enum Feed {
         framer: Box<Framer>,
         unwrapper: Unwrapper,
     },
-    Batches {
-        rx: Receiver<Batch>,
-        free: SyncSender<Batch>,
-        decoder: Option<std::thread::JoinHandle<()>>,
-    },
+    Batches(Box<Parallel>),
 }
 
 enum Work {
@@ -357,12 +357,12 @@ enum Work {
 impl Feed {
     fn start(config: &Config) -> Feed {
         let (rx, recycle) = spawn_reader(config.sources.clone());
-        // Auto: the decoding stage wants a core of its own beside the engine's and the reader's.
-        // On two vCPUs it measured slower than one thread (the copy into batches costs more
-        // than the second vCPU gives back), so it starts from four cores.
+        // Auto: one thread per core, up to four. The engine's own share of the work (in order,
+        // on one thread) is about 40%, so more decoders than three gain little.
         let threads = match config.threads {
-            0 if std::thread::available_parallelism().map_or(1, |n| n.get()) >= 4 => 2,
-            0 => 1,
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(MAX_AUTO_THREADS),
             n => n,
         };
         if threads < 2 {
@@ -374,31 +374,25 @@ impl Feed {
                 unwrapper: Unwrapper::default(),
             };
         }
-        let (batch_tx, batch_rx) = sync_channel(4);
-        let (free_tx, free_rx) = sync_channel(6);
-        let max = config.max_record_bytes;
-        let decoder = std::thread::Builder::new()
-            .name("ctail-decode".into())
-            .spawn(move || decode_stage(rx, recycle, batch_tx, free_rx, max))
-            .expect("spawning the decoding thread");
-        Feed::Batches {
-            rx: batch_rx,
-            free: free_tx,
-            decoder: Some(decoder),
-        }
+        Feed::Batches(Box::new(Parallel::start(
+            rx,
+            recycle,
+            threads - 1,
+            config.max_record_bytes,
+        )))
     }
 
     fn try_next(&mut self) -> Result<Work, TryRecvError> {
         match self {
             Feed::Chunks { rx, .. } => rx.try_recv().map(Work::Chunk),
-            Feed::Batches { rx, .. } => rx.try_recv().map(Work::Batch),
+            Feed::Batches(p) => p.try_next().map(Work::Batch),
         }
     }
 
     fn next_timeout(&mut self, wait: Duration) -> Result<Work, RecvTimeoutError> {
         match self {
             Feed::Chunks { rx, .. } => rx.recv_timeout(wait).map(Work::Chunk),
-            Feed::Batches { rx, .. } => rx.recv_timeout(wait).map(Work::Batch),
+            Feed::Batches(p) => p.next_timeout(wait).map(Work::Batch),
         }
     }
 
@@ -406,17 +400,15 @@ impl Feed {
     /// the pipeline many times leaves no threads behind. Not after a signal or an early stop: the
     /// reader may be blocked on an input that stays open.
     fn finish(&mut self) {
-        if let Feed::Batches { decoder, .. } = self {
-            if let Some(d) = decoder.take() {
-                let _ = d.join();
-            }
+        if let Feed::Batches(p) = self {
+            p.finish();
         }
     }
 
     /// A batch's buffers go back to the decoding stage.
     fn recycle(&mut self, batch: Batch) {
-        if let Feed::Batches { free, .. } = self {
-            let _ = free.try_send(batch);
+        if let Feed::Batches(p) = self {
+            p.recycle(batch);
         }
     }
 }

@@ -1103,9 +1103,17 @@ fn rss_kb(pid: u32) -> Option<u64> {
 /// Streams `sessions` calls, each from a session never seen before and never created in the
 /// stream (so each is also held), with attacker-chosen names and user agents; every `long_every`th
 /// session name is a megabyte long. Returns the resident size samples, first and second half max.
-fn stream_distinct_sessions(sessions: usize, long_every: usize) -> (u64, u64) {
+fn stream_distinct_sessions(sessions: usize, long_every: usize, threads: &str) -> (u64, u64) {
     let mut child = Command::new(bin())
-        .args(["--max-sessions", "100", "--max-held", "1000", "--stats"])
+        .args([
+            "--max-sessions",
+            "100",
+            "--max-held",
+            "1000",
+            "--stats",
+            "--threads",
+            threads,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -1180,7 +1188,7 @@ fn stream_distinct_sessions(sessions: usize, long_every: usize) -> (u64, u64) {
 
 #[test]
 fn distinct_sessions_against_a_small_max_sessions_keep_memory_flat() {
-    let (first, second) = stream_distinct_sessions(200_000, usize::MAX);
+    let (first, second) = stream_distinct_sessions(200_000, usize::MAX, "0");
     assert!(second < 64 * 1024, "resident {second} KB");
     assert!(
         second <= first + 4 * 1024,
@@ -1190,9 +1198,19 @@ fn distinct_sessions_against_a_small_max_sessions_keep_memory_flat() {
 
 #[test]
 fn megabyte_long_session_names_keep_memory_flat() {
-    let (first, second) = stream_distinct_sessions(200_000, 5_000);
+    let (first, second) = stream_distinct_sessions(200_000, 5_000, "1");
     assert!(
         second <= first + 8 * 1024,
+        "memory grew: {first} KB then {second} KB"
+    );
+    // Decoding threads keep a few batches in flight and pooled; one that held a megabyte record
+    // is dropped rather than pooled, and the allocator settles a little more slowly (measured:
+    // 37, 38 and 41 MB resident after 100k, 200k and 400k calls, against 21, 23 and 24 MB with
+    // one thread).
+    let (first, second) = stream_distinct_sessions(200_000, 5_000, "2");
+    assert!(second < 96 * 1024, "resident {second} KB");
+    assert!(
+        second <= first + 16 * 1024,
         "memory grew: {first} KB then {second} KB"
     );
 }

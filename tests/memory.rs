@@ -23,7 +23,7 @@ fn memory_per_tracked_session_is_under_512_bytes() {
 }
 
 /// Allocation calls made by a whole in-process run over `events` calls of known sessions.
-fn allocations_for(events: usize) -> isize {
+fn allocations_for(events: usize, threads: usize) -> isize {
     use ctail_filter::cli::Config;
     use ctail_filter::input::Source;
     let mut input = String::new();
@@ -51,6 +51,7 @@ fn allocations_for(events: usize) -> isize {
     }
     let config = Config {
         sources: vec![Source::Bytes(std::sync::Arc::from(input.into_bytes()))],
+        threads,
         ..Config::default()
     };
     let before = calls();
@@ -63,9 +64,18 @@ fn allocations_for(events: usize) -> isize {
 #[test]
 fn no_allocation_per_event_in_the_steady_state() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let small = allocations_for(5_000);
-    let large = allocations_for(30_000);
-    let per_event = (large - small) as f64 / 25_000.0;
-    eprintln!("allocation calls: {small} for 5k events, {large} for 30k: {per_event:.4} per extra event");
-    assert!(per_event < 0.01, "{per_event} allocations per event");
+    // One thread, and decoding threads (whose batches are pooled and reused).
+    for threads in [1, 2] {
+        let small = allocations_for(5_000, threads);
+        let large = allocations_for(30_000, threads);
+        let per_event = (large - small) as f64 / 25_000.0;
+        eprintln!(
+            "--threads {threads}: allocation calls: {small} for 5k events, {large} for 30k: \
+             {per_event:.4} per extra event"
+        );
+        assert!(
+            per_event < 0.01,
+            "--threads {threads}: {per_event} allocations per event"
+        );
+    }
 }

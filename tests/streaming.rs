@@ -193,8 +193,9 @@ fn max_held_bounds_the_buffer_and_loses_nothing() {
     assert_eq!(ids, ["e0", "e1", "e2", "e3", "e4"]);
 }
 
-/// `--threads 1` and `--threads 2` (decoding on a thread of its own) write the same bytes, in
-/// the same order, for every shape, bad input, and a late shuffled stream.
+/// `--threads 1` and `--threads 2`, `3`, `4` (decoding in parallel, batches put back in order)
+/// write the same bytes and the same reports, in the same order, for every shape, bad input,
+/// and a late shuffled stream long enough for many batches to be decoded out of order.
 #[test]
 fn threads_change_nothing_in_the_output() {
     let mut inputs: Vec<std::path::PathBuf> = Vec::new();
@@ -211,19 +212,27 @@ fn threads_change_nothing_in_the_output() {
     }
     inputs.sort();
     assert!(inputs.len() > 40);
+    let counts = |s: &str| -> serde_json::Value {
+        let mut v: serde_json::Value = serde_json::from_str(s.lines().last().unwrap()).unwrap();
+        let o = v.as_object_mut().unwrap();
+        o.remove("elapsed_s");
+        o.remove("mb_per_s");
+        v
+    };
+    let reports = |s: &str| -> Vec<String> {
+        let lines: Vec<&str> = s.lines().collect();
+        lines[..lines.len() - 1].iter().map(|l| l.to_string()).collect()
+    };
     for p in &inputs {
         let one = run_file(p, &["--threads", "1", "--stats"]);
-        let two = run_file(p, &["--threads", "2", "--stats"]);
-        assert_eq!(one.stdout, two.stdout, "{}", p.display());
-        assert_eq!(one.code, two.code, "{}", p.display());
-        let counts = |s: &str| -> serde_json::Value {
-            let mut v: serde_json::Value = serde_json::from_str(s.lines().last().unwrap()).unwrap();
-            let o = v.as_object_mut().unwrap();
-            o.remove("elapsed_s");
-            o.remove("mb_per_s");
-            v
-        };
-        assert_eq!(counts(&one.stderr), counts(&two.stderr), "{}", p.display());
+        for n in ["2", "3"] {
+            let many = run_file(p, &["--threads", n, "--stats"]);
+            let what = format!("{} --threads {n}", p.display());
+            assert_eq!(one.stdout, many.stdout, "{what}");
+            assert_eq!(one.code, many.code, "{what}");
+            assert_eq!(counts(&one.stderr), counts(&many.stderr), "{what}");
+            assert_eq!(reports(&one.stderr), reports(&many.stderr), "{what}");
+        }
     }
     let events = ctail_sim::deliver(
         &ctail_sim::simulate(&ctail_sim::Config {
@@ -243,10 +252,14 @@ fn threads_change_nothing_in_the_output() {
         input.extend_from_slice(e.json.as_bytes());
         input.push(b'\n');
     }
+    assert!(input.len() > 40 * 256 * 1024, "long enough for many batches");
     let one = run(&["--threads", "1", "--quiet"], Some(&input));
-    let two = run(&["--threads", "2", "--quiet"], Some(&input));
-    assert!(
-        one.stdout == two.stdout,
-        "simulated stream differs between --threads 1 and 2"
-    );
+    assert_eq!(one.records().len(), events.len());
+    for n in ["2", "4"] {
+        let many = run(&["--threads", n, "--quiet"], Some(&input));
+        assert!(
+            one.stdout == many.stdout,
+            "simulated stream differs between --threads 1 and {n}"
+        );
+    }
 }

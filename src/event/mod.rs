@@ -83,23 +83,23 @@ impl<'de> Deserialize<'de> for Str<'de> {
 /// Every string field of a decoded record, in a fixed order: lets a decoded event cross a thread
 /// as the places of its strings and be rebuilt there without parsing again (`--threads`).
 pub trait StrFields<'a> {
-    fn each_str(&self, f: &mut dyn FnMut(&Str<'a>));
-    fn fill_strs(&mut self, next: &mut dyn FnMut() -> Str<'a>);
+    fn each_str<F: FnMut(&Str<'a>)>(&self, f: &mut F);
+    fn fill_strs<F: FnMut() -> Str<'a>>(&mut self, next: &mut F);
 }
 
 impl<'a> StrFields<'a> for Str<'a> {
-    fn each_str(&self, f: &mut dyn FnMut(&Str<'a>)) {
+    fn each_str<F: FnMut(&Str<'a>)>(&self, f: &mut F) {
         f(self)
     }
-    fn fill_strs(&mut self, next: &mut dyn FnMut() -> Str<'a>) {
+    fn fill_strs<F: FnMut() -> Str<'a>>(&mut self, next: &mut F) {
         *self = next();
     }
 }
 
 /// Raw values (envelopes, an old annotation) have done their work before a record crosses.
 impl<'a> StrFields<'a> for Option<&'a RawValue> {
-    fn each_str(&self, _: &mut dyn FnMut(&Str<'a>)) {}
-    fn fill_strs(&mut self, _: &mut dyn FnMut() -> Str<'a>) {}
+    fn each_str<F: FnMut(&Str<'a>)>(&self, _: &mut F) {}
+    fn fill_strs<F: FnMut() -> Str<'a>>(&mut self, _: &mut F) {}
 }
 
 /// Skips any value, through `deserialize_any` so that serde_json's nesting limit (128) applies:
@@ -180,10 +180,10 @@ macro_rules! lenient_struct {
         }
 
                 impl<'a> StrFields<'a> for $name<'a> {
-            fn each_str(&self, f: &mut dyn FnMut(&Str<'a>)) {
+            fn each_str<F: FnMut(&Str<'a>)>(&self, f: &mut F) {
                 $( StrFields::each_str(&self.$field, f); )*
             }
-            fn fill_strs(&mut self, next: &mut dyn FnMut() -> Str<'a>) {
+            fn fill_strs<F: FnMut() -> Str<'a>>(&mut self, next: &mut F) {
                 $( StrFields::fill_strs(&mut self.$field, next); )*
             }
         }

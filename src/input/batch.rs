@@ -1,21 +1,14 @@
-//! `--threads`: framing, envelope unwrapping and decoding on a thread of their own, while the
-//! session engine runs in order on the main thread.
+//! `--threads`: a decoded batch of records, as it crosses from a decoding thread to the engine.
 //!
-//! The decoding stage hands over batches: the bytes of each record, and where each of its
-//! decoded strings lies (in those bytes, or in a small arena for the strings that held escapes).
-//! The engine rebuilds the borrowed event from those places without parsing again. Batches are
-//! recycled, so the steady state allocates nothing; input order is kept (one stage, one queue).
+//! A batch holds the bytes of each record and where each of its decoded strings lies (in those
+//! bytes, or in a small arena for the strings that held escapes). The engine rebuilds the
+//! borrowed event from those places without parsing again. Batches are recycled, so the steady
+//! state allocates nothing. The threads around them are in [`super::parallel`].
 
-use super::envelope::{Item, Unwrapper};
-use super::framer::{Frame, Framer};
-use super::{Chunk, HEADROOM};
 use crate::event::{Event, Str, StrFields};
 use std::borrow::Cow;
 use std::ops::Range;
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 
-/// A batch is handed on once its bytes pass this, or as soon as input goes idle.
-const BATCH_BYTES: usize = 256 * 1024;
 /// Marks a string that lives in the arena rather than in the record's bytes.
 const ARENA: u32 = 1 << 31;
 const NONE: (u32, u32) = (u32::MAX, 0);
@@ -59,7 +52,14 @@ pub struct Batch {
 }
 
 impl Batch {
-    fn clear(&mut self) {
+    /// Whether the batch's buffers grew well past a usual batch (a usual one doubles up to twice
+    /// its size; a megabyte record makes it more):
+    /// such a batch is dropped rather than kept for reuse, so memory settles back.
+    pub(crate) fn oversized(&self, usual: usize) -> bool {
+        self.text.capacity() + self.buf.capacity() + self.arena.capacity() > 4 * usual
+    }
+
+    pub(crate) fn clear(&mut self) {
         self.bytes_in = 0;
         self.text.clear();
         self.buf.clear();
@@ -68,19 +68,14 @@ impl Batch {
         self.items.clear();
     }
 
-    /// The bytes the batch holds: records' and bad records'.
-    fn len(&self) -> usize {
-        self.text.len() + self.buf.len() + self.arena.len()
-    }
-
-    fn push_bytes(&mut self, bytes: &[u8]) -> Range<u32> {
+    pub(crate) fn push_bytes(&mut self, bytes: &[u8]) -> Range<u32> {
         let start = self.buf.len() as u32;
         self.buf.extend_from_slice(bytes);
         start..self.buf.len() as u32
     }
 
     /// Adds a decoded record: its bytes, and the place of every string field.
-    fn push_record(&mut self, text: &str, splice: usize, event: &Event<'_>) {
+    pub(crate) fn push_record(&mut self, text: &str, splice: usize, event: &Event<'_>) {
         let start = self.text.len() as u32;
         self.text.push_str(text);
         let range = start..self.text.len() as u32;
@@ -143,149 +138,10 @@ impl Batch {
     }
 }
 
-/// The decoding stage: chunks in, batches out, until the input ends or the engine stops.
-pub fn decode_stage(
-    chunks: Receiver<Chunk>,
-    recycle_chunks: SyncSender<Vec<u8>>,
-    batches: SyncSender<Batch>,
-    free: Receiver<Batch>,
-    max_record: usize,
-) {
-    let mut framer = Framer::new(max_record);
-    let mut unwrapper = Unwrapper::default();
-    let mut batch = Batch::default();
-    loop {
-        // Wait for input only when there is nothing to hand on.
-        let chunk = match chunks.try_recv() {
-            Ok(c) => c,
-            Err(TryRecvError::Empty) => {
-                if !batch.items.is_empty() && !hand_on(&mut batch, &batches, &free) {
-                    return;
-                }
-                match chunks.recv() {
-                    Ok(c) => c,
-                    Err(_) => break,
-                }
-            }
-            Err(TryRecvError::Disconnected) => break,
-        };
-        match chunk {
-            Chunk::Start(n) => {
-                framer.reset();
-                batch.items.push(BatchItem::Start(n));
-            }
-            Chunk::Data(buf) => {
-                batch.bytes_in += (buf.len() - HEADROOM) as u64;
-                let spare = framer.feed_owned(buf, HEADROOM);
-                let _ = recycle_chunks.try_send(spare);
-                frames(&mut framer, &mut unwrapper, &mut batch);
-            }
-            Chunk::End => {
-                framer.finish();
-                frames(&mut framer, &mut unwrapper, &mut batch);
-            }
-            Chunk::Failed(e) => {
-                framer.finish();
-                frames(&mut framer, &mut unwrapper, &mut batch);
-                batch.items.push(BatchItem::Failed(e.to_string()));
-            }
-        }
-        if batch.len() >= BATCH_BYTES && !hand_on(&mut batch, &batches, &free) {
-            return;
-        }
-    }
-    if !batch.items.is_empty() {
-        let _ = batches.send(batch);
-    }
-}
-
-/// Sends the batch and takes a recycled one (or a new one) in its place. `false`: the engine
-/// stopped listening.
-fn hand_on(batch: &mut Batch, to: &SyncSender<Batch>, free: &Receiver<Batch>) -> bool {
-    let mut next = free.try_recv().unwrap_or_default();
-    next.clear();
-    to.send(std::mem::replace(batch, next)).is_ok()
-}
-
-fn frames(framer: &mut Framer, unwrapper: &mut Unwrapper, batch: &mut Batch) {
-    while let Some(frame) = framer.next() {
-        match frame {
-            Frame::Record { bytes, line } => unwrapper.each(bytes, &mut |item| match item {
-                Item::Record(rec) => batch.push_record(rec.text, rec.splice, rec.event),
-                Item::Bad { bytes, error } => {
-                    let bytes = batch.push_bytes(bytes);
-                    batch.items.push(BatchItem::Bad {
-                        bytes,
-                        line,
-                        what: error.to_string(),
-                        end: true,
-                    });
-                }
-            }),
-            Frame::Bad {
-                bytes,
-                line,
-                reason,
-                continues,
-            } => {
-                let bytes = batch.push_bytes(bytes);
-                batch.items.push(BatchItem::Bad {
-                    bytes,
-                    line,
-                    what: reason.as_str().into(),
-                    end: !continues,
-                });
-            }
-            Frame::BadMore { bytes, last } => {
-                let bytes = batch.push_bytes(bytes);
-                batch.items.push(BatchItem::BadMore { bytes, last });
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::event::decode;
-
-    /// A reader that is always ahead (a file in the page cache) never lets the chunk queue run
-    /// dry: batches must still be handed on by size, or the whole input piles up in one.
-    #[test]
-    fn batches_are_handed_on_by_size_when_input_never_idles() {
-        use std::sync::mpsc::sync_channel;
-        let record = r#"{"eventVersion":"1.08","eventName":"GetObject","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a"}}"#;
-        let (chunk_tx, chunk_rx) = sync_channel(1000);
-        let (recycle_tx, _recycle_rx) = sync_channel(1000);
-        let (batch_tx, batch_rx) = sync_channel(1000);
-        let (_free_tx, free_rx) = sync_channel(1);
-        chunk_tx.send(Chunk::Start(0)).unwrap();
-        let mut sent = 0;
-        for _ in 0..200 {
-            let mut buf = vec![0; HEADROOM];
-            while buf.len() < HEADROOM + 16 * 1024 {
-                buf.extend_from_slice(record.as_bytes());
-                buf.push(b'\n');
-                sent += 1;
-            }
-            chunk_tx.send(Chunk::Data(buf)).unwrap();
-        }
-        chunk_tx.send(Chunk::End).unwrap();
-        drop(chunk_tx);
-        decode_stage(chunk_rx, recycle_tx, batch_tx, free_rx, 1 << 20);
-        let batches: Vec<Batch> = batch_rx.try_iter().collect();
-        assert!(batches.len() >= 10, "{} batches for 3 MiB", batches.len());
-        let mut records = 0;
-        for b in &batches {
-            assert!(b.len() < BATCH_BYTES + 20 * 1024, "a batch of {} bytes", b.len());
-            records += b
-                .items
-                .iter()
-                .filter(|i| matches!(i, BatchItem::Record { .. }))
-                .count();
-        }
-        assert_eq!(records, sent);
-    }
 
     #[test]
     fn a_record_crosses_as_places_and_comes_back_equal() {

@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod envelope;
 pub mod framer;
+pub mod parallel;
 pub mod scan;
 
 use flate2::read::MultiGzDecoder;

@@ -10,7 +10,7 @@
 //! and the `decode` fuzz target hold it to that.
 //!
 //! Why not serde: the derive-style visitors monomorphise serde_json's parser once per field type
-//! and struct; with the ~45 fields lineage reads that code no longer fits the instruction cache,
+//! and struct; with the 62 fields lineage reads that code no longer fits the instruction cache,
 //! and decoding was 70% of the run time. This is one small loop.
 
 use super::Str;

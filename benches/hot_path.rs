@@ -36,9 +36,11 @@ fn config() -> Config {
     }
 }
 
-#[divan::bench]
-fn annotate_everything(b: Bencher) {
-    b.counter(BytesCount::new(stream().len())).bench(|| run(config()));
+/// By `--threads`: 1 does everything on one thread; 2 adds a decoding thread.
+#[divan::bench(args = [1, 2])]
+fn annotate_everything(b: Bencher, threads: usize) {
+    b.counter(BytesCount::new(stream().len()))
+        .bench(|| run(Config { threads, ..config() }));
 }
 
 #[divan::bench]
@@ -63,11 +65,25 @@ fn text_view(b: Bencher) {
 
 #[divan::bench]
 fn decode_only(b: Bencher) {
+    decode_with(b, ctail_filter::event::decode);
+}
+
+/// The same records through serde_json alone (what the fast path leaves to it): the gap is what
+/// `src/event/fast.rs` buys.
+#[divan::bench]
+fn decode_only_with_serde(b: Bencher) {
+    decode_with(b, ctail_filter::event::decode_with_serde);
+}
+
+fn decode_with(
+    b: Bencher,
+    decode: for<'a> fn(&'a str) -> Result<ctail_filter::event::Event<'a>, serde_json::Error>,
+) {
     let text = std::str::from_utf8(stream()).unwrap();
     b.counter(BytesCount::new(stream().len())).bench(|| {
         let mut n = 0;
         for line in text.lines() {
-            n += usize::from(ctail_filter::event::decode(line).is_ok());
+            n += usize::from(decode(line).is_ok());
         }
         n
     });

@@ -31,6 +31,10 @@ EXAMPLES:
 /// Reads CloudTrail events from the FILEs in order (or standard input), links every session to the
 /// event that created it, and writes every event back out, one per line, with a "ctail" annotation
 /// naming its origin, the chain of sessions and how sure the link is.
+/// `--threads` beyond this is refused: each is a thread of its own, and the engine's in-order
+/// share of the work stops gains long before.
+pub const MAX_THREADS: u16 = 64;
+
 #[derive(Debug, Parser)]
 #[command(name = "ctail-filter", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
@@ -149,10 +153,12 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "SHELL", exclusive = true)]
     pub completions: Option<clap_complete::Shell>,
 
-    /// Threads: 1 does everything on one; N decodes records on N-1 threads, and on the engine's
+    /// Threads (at most 64): 1 does everything on one; N decodes records on N-1 threads, and on the engine's
     /// when it would otherwise wait, while the session engine runs in input order (the output is
     /// the same). 0 (default): one per core, at most 4.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::builder::TypedValueParser::map(
+              clap::value_parser!(u16).range(0..=MAX_THREADS as i64), usize::from))]
     pub threads: usize,
 
     /// Print the --stats object on stderr every DURATION of wall time as well as at exit.

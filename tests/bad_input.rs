@@ -142,4 +142,10 @@ fn usage_errors_exit_2() {
     assert_eq!(run.code, Some(2));
     let run = crate::util::run(&["--no-such-flag"], Some(b""));
     assert_eq!(run.code, Some(2));
+    // A thread each: a huge count is refused up front rather than failing to spawn.
+    let run = crate::util::run(&["--threads", "100000"], Some(b""));
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("0..=64"), "{}", run.stderr);
+    let run = crate::util::run(&["--threads", "64", "--quiet"], Some(b"{\"eventName\":\"A\"}\n"));
+    assert_eq!((run.code, run.records().len()), (Some(0), 1));
 }

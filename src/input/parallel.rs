@@ -413,28 +413,38 @@ impl Parallel {
 mod tests {
     use super::*;
 
+    /// An input already queued in full, as from a reader that is always ahead: `chunks` chunks
+    /// of about `size` bytes of lines `line(0)`, `line(1)`, …. Returns the queue and how many lines.
+    fn queued_chunks(
+        chunks: usize,
+        size: usize,
+        line: impl Fn(usize) -> String,
+    ) -> (Receiver<Chunk>, SyncSender<Vec<u8>>, usize) {
+        let (chunk_tx, chunk_rx) = sync_channel(chunks + 2);
+        let (recycle_tx, _) = sync_channel(chunks);
+        chunk_tx.send(Chunk::Start(0)).unwrap();
+        let mut n = 0;
+        for _ in 0..chunks {
+            let mut buf = vec![0; HEADROOM];
+            while buf.len() < HEADROOM + size {
+                buf.extend_from_slice(line(n).as_bytes());
+                buf.push(b'\n');
+                n += 1;
+            }
+            chunk_tx.send(Chunk::Data(buf)).unwrap();
+        }
+        chunk_tx.send(Chunk::End).unwrap();
+        (chunk_rx, recycle_tx, n)
+    }
+
     /// A reader that is always ahead (a file in the page cache) never lets the chunk queue run
     /// dry: raw batches must still be handed on by size, or the whole input piles up in one.
     #[test]
     fn batches_are_handed_on_by_size_when_input_never_idles() {
         let record = r#"{"eventVersion":"1.08","eventName":"GetObject","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a"}}"#;
-        let (chunk_tx, chunk_rx) = sync_channel(1000);
-        let (recycle_tx, _recycle_rx) = sync_channel(1000);
         let (raw_tx, raw_rx) = sync_channel(1000);
         let (_free_tx, free_rx) = sync_channel(1);
-        chunk_tx.send(Chunk::Start(0)).unwrap();
-        let mut sent = 0;
-        for _ in 0..200 {
-            let mut buf = vec![0; HEADROOM];
-            while buf.len() < HEADROOM + 16 * 1024 {
-                buf.extend_from_slice(record.as_bytes());
-                buf.push(b'\n');
-                sent += 1;
-            }
-            chunk_tx.send(Chunk::Data(buf)).unwrap();
-        }
-        chunk_tx.send(Chunk::End).unwrap();
-        drop(chunk_tx);
+        let (chunk_rx, recycle_tx, sent) = queued_chunks(200, 16 * 1024, |_| record.to_string());
         let (credit_tx, credit_rx) = sync_channel(1000);
         for _ in 0..1000 {
             credit_tx.send(()).unwrap();
@@ -463,27 +473,15 @@ mod tests {
     /// engine still sees every record once, in input order.
     #[test]
     fn batches_come_back_in_input_order() {
-        let (chunk_tx, chunk_rx) = sync_channel(1000);
-        let (recycle_tx, _recycle_rx) = sync_channel(1000);
-        chunk_tx.send(Chunk::Start(0)).unwrap();
-        let mut n = 0u32;
-        for _ in 0..120 {
-            let mut buf = vec![0; HEADROOM];
-            while buf.len() < HEADROOM + 64 * 1024 {
-                let line = format!(
-                    r#"{{"eventName":"E","eventID":"{n}","userAgent":"{}"}}"#,
-                    "x".repeat(n as usize % 700)
-                );
-                buf.extend_from_slice(line.as_bytes());
-                buf.push(b'\n');
-                n += 1;
-            }
-            chunk_tx.send(Chunk::Data(buf)).unwrap();
-        }
-        chunk_tx.send(Chunk::End).unwrap();
-        drop(chunk_tx);
+        let line = |n: usize| {
+            format!(
+                r#"{{"eventName":"E","eventID":"{n}","userAgent":"{}"}}"#,
+                "x".repeat(n % 700)
+            )
+        };
+        let (chunk_rx, recycle_tx, n) = queued_chunks(120, 64 * 1024, line);
         let mut p = Parallel::start(chunk_rx, recycle_tx, 3, 1 << 20);
-        let mut want = 0u32;
+        let mut want = 0;
         loop {
             let batch = match p.next_timeout(Duration::from_secs(10)) {
                 Ok(b) => b,

@@ -94,7 +94,10 @@ pub fn spawn_reader(sources: Vec<Source>) -> (Receiver<Chunk>, SyncSender<Vec<u8
 /// Reads one source to its end. `Ok(false)` when the receiver is gone.
 fn read_source(source: &Source, tx: &SyncSender<Chunk>, recycle: &Receiver<Vec<u8>>) -> io::Result<bool> {
     let raw: Box<dyn Read> = match source {
-        Source::Stdin => Box::new(io::stdin()),
+        Source::Stdin => {
+            widen_pipe();
+            Box::new(io::stdin())
+        }
         Source::File(p) => Box::new(File::open(p)?),
         Source::Bytes(b) => Box::new(io::Cursor::new(std::sync::Arc::clone(b))),
     };
@@ -134,6 +137,21 @@ fn read_source(source: &Source, tx: &SyncSender<Chunk>, recycle: &Receiver<Vec<u
         }
     }
 }
+
+/// When standard input is a pipe, asks Linux for a 1 MiB pipe buffer instead of 64 KiB: the
+/// writer upstream (`aws logs tail`, `kcat`, `zcat`) then blocks less often, and each read hands
+/// over more. Not a pipe, or not allowed (above `/proc/sys/fs/pipe-max-size` for an unprivileged
+/// user): nothing changes.
+fn widen_pipe() {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = rustix::pipe::fcntl_setpipe_size(io::stdin(), PIPE_BYTES);
+    }
+}
+
+/// See [`widen_pipe`].
+#[cfg(target_os = "linux")]
+const PIPE_BYTES: usize = 1 << 20;
 
 fn read_retrying(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     loop {

@@ -54,6 +54,9 @@ run "ctail-filter --identity $PERSON"   "$STREAM" "$BIN/ctail-filter" --quiet --
 run "ctail-filter --format text"        "$STREAM" "$BIN/ctail-filter" --quiet --format text --color never
 run "ctail-filter --threads 1"          "$STREAM" "$BIN/ctail-filter" --quiet --threads 1
 run "ctail-filter --threads 2"          "$STREAM" "$BIN/ctail-filter" --quiet --threads 2
+# Through a pipe, as behind `aws logs tail` or `kcat`: cat takes its share of the two cores.
+run "cat | reference"                   "$STREAM" sh -c "cat | $BIN/examples/reference"
+run "cat | ctail-filter"                "$STREAM" sh -c "cat | $BIN/ctail-filter --quiet"
 if command -v jq > /dev/null; then
   run "jq '. + {x: .userIdentity.arn}'" "$JQ_STREAM" jq -c '. + {x: .userIdentity.arn}'
 fi
@@ -65,12 +68,14 @@ get() { for r in "${results[@]}"; do if [ "${r%%=*}" = "$1" ]; then echo "${r#*=
 ct=$(get "ctail-filter"); ref=$(get "reference (benches/reference.rs)")
 one=$(get "ctail-filter --threads 1"); two=$(get "ctail-filter --threads 2")
 id=$(get "ctail-filter --identity $PERSON")
+pref=$(get "cat | reference"); pct=$(get "cat | ctail-filter")
 echo
 awk -v c="$ct" -v r="$ref" -v o="$one" -v t="$two" -v i="$id" 'BEGIN{
   printf "ctail-filter / reference:             %5.2f (target >= 0.85)\n", c/r
   printf "ctail-filter --threads 1 / reference: %5.2f\n", o/r
   printf "--identity / annotate everything:     %5.2f (target >= 1)\n", i/c
   printf "threads 2 / threads 1:                %5.2f\n", t/o }'
+awk -v c="$pct" -v r="$pref" 'BEGIN{ printf "through a pipe, ctail / reference:    %5.2f\n", c/r }'
 jq=$(get "jq '. + {x: .userIdentity.arn}'" || true)
 [ -n "$jq" ] && awk -v c="$ct" -v j="$jq" 'BEGIN{ printf "ctail-filter / jq:                    %5.1f (target >= 10)\n", c/j }'
 jaq=$(get "jaq '. + {x: .userIdentity.arn}'" || true)

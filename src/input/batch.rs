@@ -52,9 +52,9 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Whether the batch's buffers grew well past a usual batch (a usual one doubles up to twice
-    /// its size; a megabyte record makes it more):
-    /// such a batch is dropped rather than kept for reuse, so memory settles back.
+    /// Whether the batch's buffers grew well past `usual` (doubling takes a usual batch to twice
+    /// it; a megabyte record takes it further). Such a batch is dropped rather than pooled, so
+    /// memory settles back after the record.
     pub(crate) fn oversized(&self, usual: usize) -> bool {
         self.text.capacity() + self.buf.capacity() + self.arena.capacity() > 4 * usual
     }

@@ -151,3 +151,34 @@ fn invictus_and_stratus_issued_keys_link() {
         }
     }
 }
+
+/// Every real record decodes the same through the fast path as through serde_json alone, and
+/// nearly all take the fast path (the rest are left to serde_json, never read differently).
+#[test]
+fn the_fast_decoder_reads_all_real_data_as_serde_json_does() {
+    use ctail_filter::event::{decode_fast, decode_with_serde, Event, StrFields};
+    let Some(data) = shared_data() else { return };
+    fn strs(e: &Event<'_>) -> Vec<Option<String>> {
+        let mut v = Vec::new();
+        e.each_str(&mut |s| v.push(s.0.as_deref().map(str::to_owned)));
+        v
+    }
+    let (mut records, mut fast) = (0, 0);
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path().join("events.ndjson");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            records += 1;
+            let slow = decode_with_serde(line).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            if let Some(f) = decode_fast(line) {
+                fast += 1;
+                assert_eq!(strs(&f), strs(&slow), "{}: {line}", path.display());
+            }
+        }
+    }
+    eprintln!("{fast} of {records} real records took the fast path");
+    assert!(records > 13_000);
+    assert!(fast * 100 >= records * 99, "{fast} of {records}");
+}

@@ -438,7 +438,7 @@ impl<'a> Event<'a> {
 
 /// Decodes one record. Fails only on JSON that is not well-formed (or nested too deeply).
 ///
-/// The common record takes the scanner in [`fast`]; whatever it is unsure of, serde_json reads
+/// The common record takes the scanner in `event/fast.rs`; whatever it is unsure of, serde_json reads
 /// (and words the error for).
 pub fn decode(text: &str) -> Result<Event<'_>, serde_json::Error> {
     match fast::decode(text) {

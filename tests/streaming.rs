@@ -2,20 +2,27 @@
 
 use crate::util::*;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[test]
-fn each_event_comes_out_while_the_input_stays_open() {
-    let events = read_lines(&fixtures().join("shapes/base.ndjson"));
+/// The binary with `args`, fed live through a pipe: the child, its input and its output.
+fn live(args: &[&str]) -> (Child, ChildStdin, BufReader<ChildStdout>) {
     let mut child = Command::new(bin())
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let stdin = child.stdin.take().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    (child, stdin, stdout)
+}
+
+#[test]
+fn each_event_comes_out_while_the_input_stays_open() {
+    let events = read_lines(&fixtures().join("shapes/base.ndjson"));
+    let (mut child, mut stdin, mut stdout) = live(&[]);
     for ev in &events[..3] {
         // One event at a time, waiting for each to come out before sending the next: block
         // buffering must flush when the input goes idle.
@@ -46,14 +53,7 @@ fn a_pipe_on_standard_input_is_widened() {
         return;
     }
     let events = read_lines(&fixtures().join("shapes/base.ndjson"));
-    let mut child = Command::new(bin())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut stdin, mut stdout) = live(&[]);
     // Once a record has come out, the reader has started (and widened its pipe).
     stdin.write_all(&events[0]).unwrap();
     stdin.write_all(b"\n").unwrap();
@@ -119,15 +119,7 @@ fn user_call(time: &str, id: &str) -> String {
 
 #[test]
 fn an_idle_live_stream_releases_held_events_by_wall_clock() {
-    let mut child = Command::new(bin())
-        .args(["--hold", "1s"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut stdin, mut stdout) = live(&["--hold", "1s"]);
     writeln!(
         stdin,
         "{}",
@@ -153,14 +145,7 @@ fn an_idle_live_stream_releases_held_events_by_wall_clock() {
 
 #[test]
 fn sigterm_with_the_upstream_open_releases_everything_held() {
-    let mut child = Command::new(bin())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut stdin, mut stdout) = live(&[]);
     for (i, name) in ["a", "b", "c"].iter().enumerate() {
         writeln!(
             stdin,

@@ -372,13 +372,7 @@ pub(crate) fn decode<'a, T: Scan<'a>>(text: &'a str) -> Result<T, Bail> {
 
 #[cfg(test)]
 mod tests {
-    use crate::event::{decode_fast, decode_with_serde, Event, StrFields};
-
-    fn strs(e: &Event<'_>) -> Vec<Option<String>> {
-        let mut v = Vec::new();
-        e.each_str(&mut |s| v.push(s.0.as_deref().map(str::to_owned)));
-        v
-    }
+    use crate::event::{decode_fast, decode_with_serde, field_values};
 
     /// The fast path gives up or agrees with serde_json exactly. Returns whether it read `text`.
     fn agrees(text: &str) -> bool {
@@ -387,7 +381,7 @@ mod tests {
         };
         let slow = decode_with_serde(text)
             .unwrap_or_else(|e| panic!("fast path accepted what serde_json refuses ({e}): {text:?}"));
-        assert_eq!(strs(&fast), strs(&slow), "{text:?}");
+        assert_eq!(field_values(&fast), field_values(&slow), "{text:?}");
         true
     }
 

@@ -452,6 +452,14 @@ pub fn decode_with_serde(text: &str) -> Result<Event<'_>, serde_json::Error> {
     serde_json::from_str(text)
 }
 
+/// Every string field's value, in a fixed order: what the tests and the fuzz target compare the
+/// fast path and serde_json by.
+pub fn field_values(event: &Event<'_>) -> Vec<Option<String>> {
+    let mut v = Vec::new();
+    event.each_str(&mut |s| v.push(s.0.as_deref().map(str::to_owned)));
+    v
+}
+
 /// The fast path alone: `None` where it leaves the record to serde_json. For the tests and the
 /// fuzz target that hold it to [`decode_with_serde`].
 pub fn decode_fast(text: &str) -> Option<Event<'_>> {

@@ -8,10 +8,9 @@
 //! arrive. Memory is bounded by `--max-held`: on overflow the oldest goes out as it stands.
 //! Nothing held is ever dropped: the end of input and shutdown release everything.
 
-use crate::session::node::{Evidence, Node};
+use crate::session::Attribution;
 use crate::time::Epoch;
 use std::collections::{HashMap, VecDeque};
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 /// One event waiting.
@@ -19,13 +18,10 @@ use std::time::{Duration, Instant};
 pub struct Held {
     /// The record's bytes up to the splice point.
     pub text: Box<[u8]>,
+    /// The call's `sourceIdentity` (borrowed from the record on the way straight out).
     pub source_identity: Option<Box<str>>,
-    /// The node that made the call.
-    pub node: Rc<Node>,
-    pub session: u64,
-    pub evidence: Evidence,
-    pub minted: Option<Rc<Node>>,
-    pub minted_by: Option<Rc<Node>>,
+    /// The engine's verdict on the call, resolved again when it goes out.
+    pub att: Attribution,
     /// The unlinked session it waits for (0: it only waits to settle).
     pub waits_for: u64,
     pub event_time: Epoch,
@@ -201,17 +197,21 @@ impl HoldBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::node::Kind;
+    use crate::session::evidence::Call;
+    use crate::session::node::{Kind, Node};
+    use std::rc::Rc;
 
     fn held(waits_for: u64, event_time: Epoch) -> Held {
         Held {
             text: Box::new(*b"{}"),
             source_identity: None,
-            node: Rc::new(Node::new(waits_for, Kind::AssumedRole, false)),
-            session: waits_for,
-            evidence: Evidence::default(),
-            minted: None,
-            minted_by: None,
+            att: Attribution {
+                node: Some(Rc::new(Node::new(waits_for, Kind::AssumedRole, false))),
+                session: waits_for,
+                call: Call::default(),
+                minted: None,
+                minted_by: None,
+            },
             waits_for,
             event_time,
             not_before: 0,

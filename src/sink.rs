@@ -6,15 +6,15 @@ use crate::event::{decode, Event};
 use crate::hold::{Held, HoldBuffer, Release};
 use crate::input::envelope::{Item, Record, Unwrapper};
 use crate::input::framer::{Frame, Framer};
-use crate::output::annotate::{AnnotationCache, CacheKey};
+use crate::output::annotate::AnnotationCache;
 use crate::output::summary::Summary;
 use crate::output::text::{write_line, Palette};
 use crate::output::{Output, Reject, Reporter};
 use crate::pipeline::Error;
 use crate::session::creators::event_id_key;
-use crate::session::node::{Confidence, Evidence, Node};
+use crate::session::node::{Confidence, Node};
 use crate::session::resolve::Chain;
-use crate::session::Lineage;
+use crate::session::{Attribution, Lineage};
 use crate::time::{parse_time, Epoch};
 use std::io::Write;
 use std::rc::Rc;
@@ -48,16 +48,6 @@ pub struct Sink<W: Write> {
     pub palette: Palette,
     pub summary: Option<Summary>,
     annotations: AnnotationCache,
-}
-
-/// What one call needs to be written: everything but the record's bytes.
-struct Call<'a> {
-    node: Option<&'a Rc<Node>>,
-    session: u64,
-    evidence: Evidence,
-    minted: Option<&'a Rc<Node>>,
-    minted_by: Option<&'a Rc<Node>>,
-    source_identity: Option<&'a str>,
 }
 
 impl<W: Write> Sink<W> {
@@ -164,26 +154,14 @@ impl<W: Write> Sink<W> {
         }
         let att = self.lineage.process(ev);
         let source_identity = ev.user_identity.session_context.source_identity.get();
-        let call = Call {
-            node: att.node.as_ref(),
-            session: att.session,
-            evidence: att.evidence,
-            minted: att.minted.as_ref(),
-            minted_by: att.minted_by.as_ref(),
-            source_identity,
-        };
-        self.resolve(&call);
+        self.resolve(&att);
         let text = &rec.text.as_bytes()[..rec.splice];
         match self.hold_reason(event_time) {
             Some((waits_for, not_before)) => {
                 let held = Held {
                     text: text.into(),
                     source_identity: source_identity.map(Into::into),
-                    node: Rc::clone(att.node.as_ref().expect("held calls have a node")),
-                    session: att.session,
-                    evidence: att.evidence,
-                    minted: att.minted.clone(),
-                    minted_by: att.minted_by.clone(),
+                    att,
                     waits_for,
                     event_time: event_time.unwrap_or(self.hold.watermark()),
                     not_before,
@@ -193,7 +171,7 @@ impl<W: Write> Sink<W> {
                     self.release(old, Release::Overflow)?;
                 }
             }
-            None => self.write(text, Some(ev), &call)?,
+            None => self.write(text, Some(ev), &att, source_identity)?,
         }
         // The sessions this event linked: what waited for them goes out now, after it.
         self.lineage.take_linked(&mut self.linked);
@@ -210,9 +188,9 @@ impl<W: Write> Sink<W> {
         self.release_due(Instant::now())
     }
 
-    fn resolve(&mut self, call: &Call<'_>) {
-        match call.node {
-            Some(node) => self.chain.resolve(node, call.evidence),
+    fn resolve(&mut self, att: &Attribution) {
+        match &att.node {
+            Some(node) => self.chain.resolve(node, Some(&att.call)),
             None => self.chain.clear(),
         }
     }
@@ -228,7 +206,7 @@ impl<W: Write> Sink<W> {
         if self.chain.confidence() == Confidence::Unlinked {
             let n = &top.node;
             if !n.origin
-                && n.creators.borrow().is_empty()
+                && (n.creators.borrow().is_empty() || self.chain.disagreed)
                 && !n.released_unlinked.get()
                 && self.hold.window_secs() > 0
             {
@@ -255,30 +233,22 @@ impl<W: Write> Sink<W> {
 
     /// Lets one held event go: attributed as well as it can be now.
     fn release(&mut self, h: Held, why: Release) -> Result<(), Error> {
-        let call = Call {
-            node: Some(&h.node),
-            session: h.session,
-            evidence: h.evidence,
-            minted: h.minted.as_ref(),
-            minted_by: h.minted_by.as_ref(),
-            source_identity: h.source_identity.as_deref(),
-        };
-        self.resolve(&call);
+        self.resolve(&h.att);
         if why != Release::Linked && self.chain.confidence() == Confidence::Unlinked {
-            // Waiting is over: a role owner's copy whose pair never came is guessed now.
+            // Waiting is over: a role owner's copy whose pair never came is guessed now, as of
+            // the call's own time.
             if let Some(top) = self.chain.hops.last().map(|h| Rc::clone(&h.node)) {
-                self.lineage.guess_proxy(&top);
-                self.resolve(&call);
+                self.lineage.guess_proxy(&top, h.att.call.time);
+                self.resolve(&h.att);
             }
         }
         let unlinked = self.chain.confidence() == Confidence::Unlinked;
         if why == Release::Linked {
-            // Linked, but it may still have to wait: for a parent that is itself unknown, or,
-            // with --settle, for a colliding creator that could still arrive.
+            // Linked, but it may still have to wait: for a parent that is itself unknown, for
+            // a creator that agrees with it, or, with --settle, for a colliding creator that
+            // could still arrive.
             if let Some((waits_for, not_before)) = self.hold_reason(Some(h.event_time)) {
-                if (waits_for != 0 && waits_for != h.waits_for)
-                    || (waits_for == 0 && not_before != Epoch::MIN)
-                {
+                if waits_for != 0 || not_before != Epoch::MIN {
                     let again = Held {
                         waits_for,
                         not_before,
@@ -300,7 +270,7 @@ impl<W: Write> Sink<W> {
         } else {
             self.hold.stats.released_linked += 1;
         }
-        self.write(&h.text, None, &call)
+        self.write(&h.text, None, &h.att, h.source_identity.as_deref())
     }
 
     /// Releases what the event-time window or the wall clock let go.
@@ -320,36 +290,35 @@ impl<W: Write> Sink<W> {
     }
 
     /// Filters and writes the call just resolved into `self.chain`.
-    fn write(&mut self, text: &[u8], ev: Option<&Event<'_>>, call: &Call<'_>) -> Result<(), Error> {
+    fn write(
+        &mut self,
+        text: &[u8],
+        ev: Option<&Event<'_>>,
+        att: &Attribution,
+        source_identity: Option<&str>,
+    ) -> Result<(), Error> {
         if self.filtering {
             // A creating event is kept when the session it minted matches, or descends from a
             // match through the edge this very event made (its parent may be a matched person
             // whom the call's own caller names differently; a colliding session's other parents
             // come from other people's events).
             let keep = self.chain.any_node(Node::follows)
-                || call.minted.is_some_and(|m| m.follows())
-                || call.minted_by.is_some_and(|p| p.lineage_matches());
+                || att.minted.as_ref().is_some_and(|m| m.follows())
+                || att.minted_by.as_ref().is_some_and(|p| p.lineage_matches());
             if !keep {
                 self.counts.filtered_out += 1;
                 return Ok(());
             }
         }
-        let session = self.chain.session.unwrap_or(call.session);
+        let session = self.chain.session.unwrap_or(att.session);
         if self.format != Format::Json {
-            return self.write_for_people(text, ev, session, call);
+            return self.write_for_people(text, ev, session, att);
         }
         let buf = self.out.buf();
         let start = buf.len();
         buf.extend_from_slice(text);
         buf.push(b',');
-        let key = CacheKey {
-            session,
-            node: call.node.map_or(std::ptr::null(), Rc::as_ptr),
-            generation: self.lineage.generation,
-            source_identity: call.source_identity,
-            evidence: call.evidence,
-        };
-        self.annotations.write(buf, &key, &self.chain);
+        self.annotations.write(buf, session, &self.chain, source_identity);
         buf.extend_from_slice(b"}\n");
         let len = buf.len() - start;
         self.out.end_record(len).map_err(Error::Write)
@@ -361,7 +330,7 @@ impl<W: Write> Sink<W> {
         text: &[u8],
         ev: Option<&Event<'_>>,
         session: u64,
-        call: &Call<'_>,
+        att: &Attribution,
     ) -> Result<(), Error> {
         let owned = ev.is_none().then(|| {
             let mut record = text.to_vec();
@@ -386,7 +355,7 @@ impl<W: Write> Sink<W> {
                 self.out.end_record(len).map_err(Error::Write)
             }
             Format::Summary => {
-                if let (Some(node), Some(summary)) = (call.node, &mut self.summary) {
+                if let (Some(node), Some(summary)) = (&att.node, &mut self.summary) {
                     summary.record(node, session, ev);
                 }
                 Ok(())

@@ -1,7 +1,10 @@
 //! Fixture streams with the expected origin and confidence of every event: one per creating path
-//! (tests/fixtures/lineage) and one per real-world-order rule (tests/fixtures/order). A fixture may
-//! have `NAME.args` (extra flags) and `NAME.stats` (a JSON object whose every member the
-//! `--stats` line must equal).
+//! (tests/fixtures/lineage), one per real-world-order rule (tests/fixtures/order), and one per
+//! trap built to fool a rule (tests/fixtures/traps). A fixture may have `NAME.args` (extra flags)
+//! and `NAME.stats` (a JSON object whose every member the `--stats` line must equal). An expected
+//! line may name, in a fifth column, the candidates of an ambiguous answer (origin keys, comma
+//! separated, in any order) and, in a sixth, flags of the annotation that must be there
+//! (`truncated`, `sourceIdentityMismatch`) or not (`!truncated`).
 
 use crate::util::*;
 
@@ -13,6 +16,11 @@ fn every_creating_path() {
 #[test]
 fn every_order_rule() {
     check_dir("order", 6);
+}
+
+#[test]
+fn every_trap() {
+    check_dir("traps", 40);
 }
 
 fn check_dir(which: &str, at_least: usize) {
@@ -55,7 +63,13 @@ fn check_dir(which: &str, at_least: usize) {
             .unwrap()
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .map(|l| l.split('\t').map(str::to_string).collect())
+            // A column starting with `#` is a comment, and so is the rest of the line.
+            .map(|l| {
+                l.split('\t')
+                    .take_while(|c| !c.starts_with('#'))
+                    .map(str::to_string)
+                    .collect()
+            })
             .collect();
         assert_eq!(out.len(), expect.len(), "{name}: event count");
         // Held events leave after their neighbours: match output to expectation by eventID, in
@@ -74,26 +88,44 @@ fn check_dir(which: &str, at_least: usize) {
                 .and_then(|q| q.pop_front())
                 .unwrap_or_else(|| panic!("{name}: {} missing", want[0]));
             let c = &ev["ctail"];
-            let o = &c["origin"];
-            let key = match o["type"].as_str() {
-                None => "-".to_string(),
-                Some("IAMUser" | "Root") => o["arn"].as_str().unwrap_or("").to_string(),
-                Some("IdentityCenterUser") => o["userId"]
-                    .as_str()
-                    .or(o["name"].as_str())
-                    .unwrap_or("")
-                    .to_string(),
-                Some("AWSService") => match o["instance"].as_str() {
-                    Some(i) => format!("{}/{i}", o["name"].as_str().unwrap_or("")),
-                    None => o["name"].as_str().unwrap_or("").to_string(),
-                },
-                Some("AWSAccount") => o["principalId"].as_str().unwrap_or("").to_string(),
-                Some(_) => o["name"].as_str().unwrap_or("").to_string(),
-            };
+            let key = origin_key(&c["origin"]);
+            if let Some(want_candidates) = want.get(4).filter(|w| !w.is_empty()) {
+                let mut want_candidates: Vec<&str> = want_candidates.split(',').collect();
+                want_candidates.sort();
+                let mut got: Vec<String> = c["candidates"]
+                    .as_array()
+                    .map(|a| a.iter().map(origin_key).collect())
+                    .unwrap_or_default();
+                got.sort();
+                if got != want_candidates {
+                    failures.push(format!(
+                        "{name}: {} candidates {got:?}, expected {want_candidates:?}",
+                        want[0]
+                    ));
+                }
+            }
+            for flag in want
+                .get(5)
+                .map_or("", |f| f.as_str())
+                .split(',')
+                .filter(|f| !f.is_empty())
+            {
+                let (absent, flag) = match flag.strip_prefix('!') {
+                    Some(f) => (true, f),
+                    None => (false, flag),
+                };
+                if c[flag].as_bool().unwrap_or(false) == absent {
+                    failures.push(format!(
+                        "{name}: {} flag {flag} should be {}",
+                        want[0],
+                        if absent { "absent" } else { "set" }
+                    ));
+                }
+            }
             let got = [
                 ev["eventID"].as_str().unwrap_or("").to_string(),
                 c["confidence"].as_str().unwrap_or("").to_string(),
-                o["type"].as_str().unwrap_or("-").to_string(),
+                c["origin"]["type"].as_str().unwrap_or("-").to_string(),
                 key,
             ];
             if got[..] != want[..4] {
@@ -112,4 +144,23 @@ fn check_dir(which: &str, at_least: usize) {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The identifying value of an origin or candidate, as the fixtures' README defines it.
+fn origin_key(o: &serde_json::Value) -> String {
+    match o["type"].as_str() {
+        None => "-".to_string(),
+        Some("IAMUser" | "Root") => o["arn"].as_str().unwrap_or("").to_string(),
+        Some("IdentityCenterUser") => o["userId"]
+            .as_str()
+            .or(o["name"].as_str())
+            .unwrap_or("")
+            .to_string(),
+        Some("AWSService") => match o["instance"].as_str() {
+            Some(i) => format!("{}/{i}", o["name"].as_str().unwrap_or("")),
+            None => o["name"].as_str().unwrap_or("").to_string(),
+        },
+        Some("AWSAccount") => o["principalId"].as_str().unwrap_or("").to_string(),
+        Some(_) => o["name"].as_str().unwrap_or("").to_string(),
+    }
 }

@@ -318,7 +318,100 @@ lenient_struct! {
         attributes: SessionAttributes<'a> = "attributes",
         source_identity: Str<'a> = "sourceIdentity",
         ec2_role_delivery: Str<'a> = "ec2RoleDelivery",
+        web_id_federation_data: WebIdFederationData<'a> = "webIdFederationData",
         assumed_root: Str<'a> = "assumedRoot",
+    }
+}
+
+lenient_struct! {
+    /// Web identity sessions name their provider and token claims on every call.
+    pub struct WebIdFederationData {
+        federated_provider: Str<'a> = "federatedProvider",
+        attributes: WebIdAttributes<'a> = "attributes",
+    }
+}
+
+/// `webIdFederationData.attributes`: claims keyed by provider (`cognito-identity.amazonaws.com:sub`,
+/// `accounts.google.com:sub`, …). Only the subject is kept: the value of the key ending in `:sub`.
+#[derive(Debug, Default)]
+pub struct WebIdAttributes<'a> {
+    pub subject: Str<'a>,
+}
+
+impl<'a> StrFields<'a> for WebIdAttributes<'a> {
+    fn each_str<F: FnMut(&Str<'a>)>(&self, f: &mut F) {
+        f(&self.subject)
+    }
+    fn fill_strs<F: FnMut() -> Str<'a>>(&mut self, next: &mut F) {
+        self.subject = next();
+    }
+}
+
+impl<'de> Deserialize<'de> for WebIdAttributes<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = WebIdAttributes<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object of claims")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = WebIdAttributes::default();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    if key.ends_with(":sub") {
+                        out.subject = map.next_value()?;
+                    } else {
+                        map.next_value::<Skip>()?;
+                    }
+                }
+                Ok(out)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                drain_seq(seq).map(|()| WebIdAttributes::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(WebIdAttributes::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(WebIdAttributes::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(WebIdAttributes::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(WebIdAttributes::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(WebIdAttributes::default())
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(WebIdAttributes::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'a> fast::Scan<'a> for WebIdAttributes<'a> {
+    fn scan(sc: &mut fast::Scanner<'a>) -> Result<Self, fast::Bail> {
+        let mut out = Self::default();
+        if sc.peek() != Some(b'{') {
+            sc.skip()?;
+            return Ok(out);
+        }
+        if sc.enter_object()? {
+            loop {
+                if sc.key()?.ends_with(":sub") {
+                    out.subject = fast::Scan::scan(sc)?;
+                } else {
+                    sc.skip()?;
+                }
+                if !sc.next_member()? {
+                    break;
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

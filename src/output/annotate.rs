@@ -14,7 +14,7 @@
 //! ```
 //! Field names are what users script against: extend, never rename. The man page documents each.
 
-use crate::session::node::{Confidence, Evidence, Node};
+use crate::session::node::{Confidence, Node};
 use crate::session::resolve::Chain;
 
 /// Writes `s` as a JSON string literal, escaping what JSON requires and nothing else.
@@ -206,11 +206,17 @@ mod tests {
 
 /// Recently written annotations. A session's annotation is the same for each of its calls until
 /// its lineage changes, and writing one (escaping every ARN) costs more than decoding the event;
-/// so each is written once and copied after. An entry is valid while the lineage generation is
-/// the one it was written in, and, where the chain chose among colliding creators, only for the
-/// same evidence. Direct-mapped and fixed in size: no allocation once warm.
+/// so each is written once and copied after. An entry is keyed on everything the annotation is
+/// made of: the session id, the source identity, and the chain's fingerprint (each node by its
+/// never-reused serial and its version, the edges taken, the verdict), so an entry can never be
+/// served for another session, nor for a lineage that has changed since. Direct-mapped and fixed
+/// in size: no allocation once warm.
 pub struct AnnotationCache {
     slots: Vec<Slot>,
+    /// The fingerprint of the chain being written (reused).
+    key: Vec<u64>,
+    /// Debug builds write every hit afresh here and compare (reused).
+    check: Vec<u8>,
 }
 
 /// Annotations longer than this are not cached: 256 slots hold at most 1 MiB.
@@ -220,47 +226,48 @@ const MAX_CACHED: usize = 4096;
 struct Slot {
     live: bool,
     session: u64,
-    node: usize,
-    generation: u64,
+    key: Vec<u64>,
     source_identity: Option<Box<str>>,
-    evidence: Option<Evidence>,
     bytes: Vec<u8>,
-}
-
-/// What an annotation depends on besides the lineage graph.
-pub struct CacheKey<'a> {
-    pub session: u64,
-    pub node: *const Node,
-    pub generation: u64,
-    pub source_identity: Option<&'a str>,
-    pub evidence: Evidence,
 }
 
 impl Default for AnnotationCache {
     fn default() -> Self {
         AnnotationCache {
             slots: (0..256).map(|_| Slot::default()).collect(),
+            key: Vec::new(),
+            check: Vec::new(),
         }
     }
 }
 
 impl AnnotationCache {
-    /// Appends `"ctail":{…}` for `chain` to `out`, from the cache when it holds it.
-    pub fn write(&mut self, out: &mut Vec<u8>, key: &CacheKey<'_>, chain: &Chain) {
-        let i = (key.session ^ (key.node as u64).rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56;
+    /// Appends `"ctail":{…}` for a call of `session` resolved to `chain`, from the cache when it
+    /// holds it.
+    pub fn write(&mut self, out: &mut Vec<u8>, session: u64, chain: &Chain, source_identity: Option<&str>) {
+        chain.fingerprint(&mut self.key);
+        let head = self.key.get(2).copied().unwrap_or(0);
+        let i = (session ^ head.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56;
         let slot = &mut self.slots[i as usize];
         let hit = slot.live
-            && slot.session == key.session
-            && slot.node == key.node as usize
-            && slot.generation == key.generation
-            && slot.source_identity.as_deref() == key.source_identity
-            && slot.evidence.is_none_or(|e| e == key.evidence);
+            && slot.session == session
+            && slot.key == self.key
+            && slot.source_identity.as_deref() == source_identity;
         if hit {
             out.extend_from_slice(&slot.bytes);
+            if cfg!(debug_assertions) {
+                self.check.clear();
+                write_annotation(&mut self.check, session, chain, source_identity);
+                assert_eq!(
+                    String::from_utf8_lossy(&slot.bytes),
+                    String::from_utf8_lossy(&self.check),
+                    "a cached annotation differs from a fresh one"
+                );
+            }
             return;
         }
         let start = out.len();
-        write_annotation(out, key.session, chain, key.source_identity);
+        write_annotation(out, session, chain, source_identity);
         let written = out.len() - start;
         if written > MAX_CACHED {
             // A huge annotation (a megabyte-long session name) is written each time instead of
@@ -272,13 +279,12 @@ impl AnnotationCache {
             slot.bytes = Vec::new();
         }
         slot.live = true;
-        slot.session = key.session;
-        slot.node = key.node as usize;
-        slot.generation = key.generation;
-        if slot.source_identity.as_deref() != key.source_identity {
-            slot.source_identity = key.source_identity.map(Into::into);
+        slot.session = session;
+        slot.key.clear();
+        slot.key.extend_from_slice(&self.key);
+        if slot.source_identity.as_deref() != source_identity {
+            slot.source_identity = source_identity.map(Into::into);
         }
-        slot.evidence = chain.used_evidence.then_some(key.evidence);
         slot.bytes.clear();
         slot.bytes.extend_from_slice(&out[start..]);
     }

@@ -10,7 +10,7 @@
 
 use super::text::{push_sanitized, short_name, Palette};
 use crate::event::Event;
-use crate::session::node::{Evidence, Node};
+use crate::session::node::Node;
 use crate::session::resolve::Chain;
 use crate::session::role_session_of;
 use crate::time::{parse_time, write_iso, Epoch};
@@ -98,7 +98,7 @@ impl Summary {
         ids.sort_by_key(|id| self.entries[*id].first);
         for id in ids {
             let entry = &self.entries[id];
-            chain.resolve(&entry.node, Evidence::default());
+            chain.resolve(&entry.node, None);
             // The root: the origin, or one shared "unknown origin" branch.
             let root = match &chain.origin {
                 Some(o) => match roots.iter().find(|&&r| Rc::ptr_eq(&branches[r].node, o)) {

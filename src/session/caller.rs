@@ -6,8 +6,9 @@
 //! without its creator is added unlinked, unless the log itself names its parent (an IAM user's own
 //! temporary credentials, a federated user's issuer, an EC2 instance's role delivery).
 
+use super::evidence::{opt_key, Call};
 use super::node::{Confidence, Edge, Evidence, Kind, Node, Reason, Via};
-use super::table::stable_id;
+use super::table::{live_at, stable_id};
 use super::{account_of, last_name, Lineage};
 use crate::event::{Event, UserIdentity};
 use crate::time::{parse_time, Epoch};
@@ -18,7 +19,8 @@ pub const MAX_LIFETIME: Epoch = 36 * 3600;
 
 impl Lineage {
     /// The caller's node and the session id for the annotation.
-    pub(crate) fn caller(&mut self, ev: &Event<'_>, now: Option<Epoch>) -> (Option<Rc<Node>>, u64) {
+    pub(crate) fn caller(&mut self, ev: &Event<'_>, call: &Call) -> (Option<Rc<Node>>, u64) {
+        let now = call.time;
         let ui = &ev.user_identity;
         let kind = ui.kind.get();
         let node = match kind {
@@ -27,8 +29,8 @@ impl Lineage {
                 self.assumed_root(ui, now)
             }
             Some("Root") => self.user_session(ui, Kind::Root, now),
-            Some("AssumedRole") => self.role_session(ui, Kind::AssumedRole, now),
-            Some("FederatedUser") => self.role_session(ui, Kind::FederatedUser, now),
+            Some("AssumedRole") => self.role_session(ui, Kind::AssumedRole, call),
+            Some("FederatedUser") => self.role_session(ui, Kind::FederatedUser, call),
             Some("AWSAccount") => self.account_caller(ev, now),
             _ if ui.on_behalf_of.user_id.get().is_some() => self.identity_center_user(ui),
             Some("AWSService") | None => match ui.invoked_by.get() {
@@ -109,7 +111,10 @@ impl Lineage {
     ) -> Option<(Rc<Node>, u64)> {
         // No ARN (some sign-in records): the principal id still names a user seen before.
         let known = match (ui.arn.get(), ui.principal_id.get()) {
-            (None, Some(p)) => self.table.principal(p).filter(|n| n.origin && n.kind == kind),
+            (None, Some(p)) => self
+                .table
+                .principal(p, now)
+                .filter(|n| n.origin && n.kind == kind),
             _ => None,
         };
         let arn = ui.arn.get().or(ui.principal_id.get())?;
@@ -127,17 +132,19 @@ impl Lineage {
             .get()
             .and_then(parse_time);
         let Some(created) = created else {
-            // Long-term credentials: the user is the session.
-            let session = stable_id(&[b"key", arn.as_bytes(), key.unwrap_or("").as_bytes()]);
+            // Long-term credentials: the user is the session. (The kind is part of the id
+            // for all but IAM users, whose ids predate it: a root and a user with the same
+            // placeholder ARN and key are two principals.)
+            let key = key.unwrap_or("").as_bytes();
+            let session = match kind {
+                Kind::IamUser => stable_id(&[b"key", arn.as_bytes(), key]),
+                _ => stable_id(&[b"key", kind.as_str().as_bytes(), arn.as_bytes(), key]),
+            };
             return Some((user, session));
         };
         // GetSessionToken credentials are found by their key; console sessions by their start.
-        if let Some(k) = key {
-            if let Some(n) = self.table.keys.get(&stable_id(&[b"key", k.as_bytes()])) {
-                if n.arn.as_deref() == Some(arn) {
-                    return Some((Rc::clone(n), n.id));
-                }
-            }
+        if let Some(n) = self.by_key(key, Some(arn), Some(created), now) {
+            return Some((Rc::clone(&n), n.id));
         }
         let id = stable_id(&[b"session", arn.as_bytes(), &created.to_le_bytes()]);
         if let Some(n) = self.table.session(id, now) {
@@ -180,48 +187,60 @@ impl Lineage {
     /// An AssumeRoot task session: linked by its key only, never taken for the root user.
     fn assumed_root(&mut self, ui: &UserIdentity<'_>, now: Option<Epoch>) -> Option<(Rc<Node>, u64)> {
         let key = ui.access_key_id.get();
-        if let Some(k) = key {
-            if let Some(n) = self.table.keys.get(&stable_id(&[b"key", k.as_bytes()])) {
-                return Some((Rc::clone(n), n.id));
-            }
+        let created = ui
+            .session_context
+            .attributes
+            .creation_date
+            .get()
+            .and_then(parse_time);
+        if let Some(n) = self.by_key(key, None, created, now) {
+            return Some((Rc::clone(&n), n.id));
         }
-        let id = stable_id(&[b"key-session", key.unwrap_or("").as_bytes()]);
+        // Keys are recycled: an unknown task session is its key and its start.
+        let start = created.or(now).unwrap_or(0);
+        let id = stable_id(&[b"key-session", key.unwrap_or("").as_bytes(), &start.to_le_bytes()]);
         if let Some(n) = self.table.session(id, now) {
             return Some((n, id));
         }
         let mut n = Node::new(id, Kind::Root, false);
         n.arn = ui.arn.get().map(Into::into);
         n.account = ui.account_id.get().map(Into::into);
-        n.created = now.unwrap_or(0);
+        n.created = start;
         n.expires.set(n.created + 900);
         let n = self.add_session(n);
         Some((n, id))
     }
 
     /// A role or federated-user session, by (ARN, creationDate), then by key.
-    fn role_session(
-        &mut self,
-        ui: &UserIdentity<'_>,
-        kind: Kind,
-        now: Option<Epoch>,
-    ) -> Option<(Rc<Node>, u64)> {
+    fn role_session(&mut self, ui: &UserIdentity<'_>, kind: Kind, call: &Call) -> Option<(Rc<Node>, u64)> {
+        let now = call.time;
         let ctx = &ui.session_context;
         let arn = ui.arn.get().or(ui.principal_id.get())?;
         let key = ui.access_key_id.get();
         let created = ctx.attributes.creation_date.get().and_then(parse_time);
-        let id = match created {
+        let mut id = match created {
             Some(c) => stable_id(&[b"session", arn.as_bytes(), &c.to_le_bytes()]),
             None => stable_id(&[b"session-key", arn.as_bytes(), key.unwrap_or("").as_bytes()]),
         };
+        let names_parent = match kind {
+            Kind::FederatedUser => ctx.session_issuer.arn.get().is_some(),
+            _ => call.delivered || call.user_id != 0,
+        };
         if let Some(n) = self.table.session(id, now) {
-            return Some((n, id));
-        }
-        if let Some(k) = key {
-            if let Some(n) = self.table.keys.get(&stable_id(&[b"key", k.as_bytes()])) {
-                if n.arn.as_deref() == Some(arn) {
-                    return Some((Rc::clone(n), n.id));
-                }
+            let creators = n.creators.borrow();
+            if !names_parent || creators.is_empty() || creators.iter().any(|e| call.agrees(e, &n)) {
+                drop(creators);
+                return Some((n, id));
             }
+            // The call names its parent, and no creator of the session of that name agrees
+            // with it: another session, whose parent the log names.
+            id = call.other_session(&n);
+            drop(creators);
+            if let Some(n) = self.table.session(id, now) {
+                return Some((n, id));
+            }
+        } else if let Some(n) = self.by_key(key, Some(arn), created, now) {
+            return Some((Rc::clone(&n), n.id));
         }
         // First sight of a session whose creating event we have not seen (yet).
         let mut n = Node::new(id, kind, false);
@@ -248,6 +267,10 @@ impl Lineage {
                     .or_else(|| arn.rsplit('/').next().filter(|s| s.starts_with("i-")));
                 Some(self.service_origin("ec2.amazonaws.com", instance))
             }
+            // An Identity Center identity-enhanced session names its user.
+            Kind::AssumedRole if ui.on_behalf_of.user_id.get().is_some() => {
+                self.identity_center_user(ui).map(|(n, _)| n)
+            }
             // GetFederationToken's caller is named as the session issuer.
             Kind::FederatedUser => {
                 let issuer = &ctx.session_issuer;
@@ -269,7 +292,12 @@ impl Lineage {
             _ => None,
         };
         if let Some(p) = parent {
-            n.push_creator(implied(&p));
+            let mut edge = implied(&p);
+            if p.kind == Kind::AwsService && ui.session_context.ec2_role_delivery.get().is_some() {
+                // The key EC2 delivered: a call with another key is not the instance's.
+                edge.issued_key = opt_key(key);
+            }
+            n.push_creator(edge);
         }
         let n = self.add_session(n);
         if let Some(p) = ui.principal_id.get() {
@@ -295,16 +323,23 @@ impl Lineage {
                 }
                 proxy_id
             }
-            None => stable_id(&[
+            None => 0,
+        };
+        let known = principal.and_then(|p| self.table.principal(p, now));
+        // Without a sharedEventID, every call of one principal id shares a stand-in, as long as
+        // the principal id names the same session: a later one of that name gets its own.
+        let id = match id {
+            0 => stable_id(&[
                 b"account",
                 account.unwrap_or("").as_bytes(),
                 principal.unwrap_or("").as_bytes(),
+                &known.as_ref().map_or(0, |n| n.id).to_le_bytes(),
             ]),
+            id => id,
         };
         if let Some(n) = self.table.session(id, now) {
             return Some((n, id));
         }
-        let known = principal.and_then(|p| self.table.principal(p));
         if let Some(n) = &known {
             if n.origin {
                 // A user's principal id (AIDA…) names exactly one user.
@@ -399,8 +434,9 @@ fn principal_guess(n: &Rc<Node>) -> Edge {
 
 impl Lineage {
     /// The hold buffer gave up waiting for the caller's own copy of a cross-account call: link
-    /// the role owner's proxy by its principal id, if that names exactly one session.
-    pub fn guess_proxy(&mut self, proxy: &Rc<Node>) {
+    /// the role owner's proxy by its principal id, if that named exactly one session at the
+    /// call's time `at`.
+    pub fn guess_proxy(&mut self, proxy: &Rc<Node>, at: Option<Epoch>) {
         if proxy.kind != Kind::AwsAccount || !proxy.creators.borrow().is_empty() {
             return;
         }
@@ -408,9 +444,9 @@ impl Lineage {
             .extra()
             .and_then(|x| x.principal_id.as_deref())
             .map(str::to_owned);
-        if let Some(n) = principal.and_then(|p| self.table.principal(&p)) {
+        if let Some(n) = principal.and_then(|p| self.table.principal(&p, at)) {
             if !n.origin && !n.has_ancestor(proxy) {
-                self.generation += 1;
+                proxy.changed();
                 proxy.creators.borrow_mut().push(principal_guess(&n));
             }
         }
@@ -442,7 +478,20 @@ pub(crate) fn implied(parent: &Rc<Node>) -> Edge {
     }
 }
 
-/// The key index entry for an access key id.
-pub(crate) fn key_id(key: Option<&str>) -> u64 {
-    key.map_or(0, |k| stable_id(&[b"key", k.as_bytes()]))
+impl Lineage {
+    /// The session a key names, if it is the one this call's session can be: the same ARN (when
+    /// the call names one), the same start (AWS recycles keys), alive at the call's time.
+    fn by_key(
+        &mut self,
+        key: Option<&str>,
+        arn: Option<&str>,
+        created: Option<Epoch>,
+        now: Option<Epoch>,
+    ) -> Option<Rc<Node>> {
+        let n = self.table.keys.get(&opt_key(Some(key?)))?;
+        let same_arn = arn.is_none_or(|a| n.arn.as_deref() == Some(a));
+        let same_start = created.is_none_or(|c| (c - n.created).abs() <= 1);
+        let alive = now.is_none_or(|t| live_at(n, t));
+        (same_arn && same_start && alive).then(|| Rc::clone(n))
+    }
 }

@@ -4,7 +4,8 @@
 //! copies of a cross-account call and plain duplicates share an event key and are one edge; two
 //! *different* creating events for one session identity are a collision, kept as two creators.
 
-use super::caller::{key_id, MAX_LIFETIME};
+use super::caller::MAX_LIFETIME;
+use super::evidence::opt_key;
 use super::node::{Confidence, Edge, Evidence, Kind, Node, Reason, Via};
 use super::table::{stable_id, Grant, IcName};
 use super::{account_of, last_name, role_session_of, Lineage};
@@ -56,48 +57,53 @@ impl Lineage {
                 n.extra_mut().principal_id = Some(p.into());
             }
         });
-        if let Some(parent) = ev
-            .additional_event_data
-            .switch_from
-            .get()
-            .and_then(|f| self.switch_parent(f, created))
-        {
+        let parents = match ev.additional_event_data.switch_from.get() {
+            Some(from) => self.switch_parents(from, created),
+            None => Vec::new(),
+        };
+        let alternatives = parents.len() > 1;
+        for parent in parents {
+            // Two console sessions of that ARN alive then: one edge each, told apart by the
+            // parent (the calls cannot tell them apart: they are ambiguous, or one origin).
+            let key = event_key(ev);
             let edge = Edge {
+                event_key: if alternatives {
+                    stable_id(&[&key.to_le_bytes(), &parent.id.to_le_bytes()])
+                } else {
+                    key
+                },
                 parent,
                 via: Via::SwitchRole,
                 confidence: Confidence::Heuristic,
                 reason: Some(Reason::SwitchFrom),
                 event_id: ev.event_id.get().unwrap_or("").into(),
-                event_key: event_key(ev),
                 issued_key: 0,
                 caller: Evidence { key: 0, ..evidence },
                 poor: false,
             };
-            self.link(&child, edge);
+            self.link_edge(&child, edge, !alternatives);
         }
-        self.table
-            .console
-            .put(stable_id(&[b"console", arn.as_bytes()]), Rc::clone(&child));
+        self.table.put_console(arn, &child);
         Some(child)
     }
 
-    fn switch_parent(&mut self, from: &str, at: Epoch) -> Option<Rc<Node>> {
-        if let Some(n) = self.table.console.get(&stable_id(&[b"console", from.as_bytes()])) {
-            if n.created <= at && at <= n.expires.get() {
-                return Some(Rc::clone(n));
-            }
+    /// The console sessions `SwitchFrom` names at `at`: every one of that ARN alive then.
+    fn switch_parents(&mut self, from: &str, at: Epoch) -> Vec<Rc<Node>> {
+        let live = self.table.console_at(from, at);
+        if !live.is_empty() {
+            return live;
         }
         // No console session seen: the user named is still the person switching.
         if from.contains(":user/") {
             let name = last_name(from);
             let account = account_of(from);
-            return Some(self.origin(Kind::IamUser, &[from], |n| {
+            return vec![self.origin(Kind::IamUser, &[from], |n| {
                 n.arn = Some(from.into());
                 n.name = name.map(Into::into);
                 n.account = account.map(Into::into);
-            }));
+            })];
         }
-        None
+        Vec::new()
     }
 
     /// Records the session this event mints, if it is a creating event; returns it.
@@ -138,7 +144,7 @@ impl Lineage {
             reason: None,
             event_id: ev.event_id.get().unwrap_or("").into(),
             event_key: event_key(ev),
-            issued_key: key_id(issued),
+            issued_key: opt_key(issued),
             caller: evidence,
             poor: ev.user_identity.kind.get() == Some("AWSAccount"),
         };
@@ -305,12 +311,15 @@ impl Lineage {
 
     /// Adds a creating edge to `child`, merging copies of one event and flagging collisions.
     pub(crate) fn link(&mut self, child: &Rc<Node>, edge: Edge) {
+        self.link_edge(child, edge, true);
+    }
+
+    /// As [`Lineage::link`]; `collision: false` for the alternatives of one event, which are
+    /// no collision of two creating events.
+    fn link_edge(&mut self, child: &Rc<Node>, edge: Edge, collision: bool) {
         if edge.parent.has_ancestor(child) {
             self.stats.links_refused += 1;
             return;
-        }
-        if child.seen.get() || !child.creators.borrow().is_empty() {
-            self.generation += 1;
         }
         let mut creators = child.creators.borrow_mut();
         if edge.event_key != 0 {
@@ -319,6 +328,7 @@ impl Lineage {
                 // role owner's `AWSAccount` copy, never the reverse.
                 if e.poor && !edge.poor {
                     *e = edge;
+                    child.changed();
                 }
                 return;
             }
@@ -332,9 +342,14 @@ impl Lineage {
             return;
         }
         let was_unlinked = creators.is_empty();
-        // A parent the log implied is replaced by the creating event itself, which names more;
-        // a principalId guess by the caller's own copy of the call.
-        creators.retain(|e| e.via != Via::Implied && !(e.via == Via::PrincipalId && edge.via == Via::Pair));
+        // A parent the log implied is replaced by the creating event of that parent, which names
+        // more (another parent's is a second claim on the session); a principalId guess by the
+        // caller's own copy of the call.
+        let replaced = |e: &Edge| {
+            (e.via == Via::Implied && Rc::ptr_eq(&e.parent, &edge.parent))
+                || (e.via == Via::PrincipalId && edge.via == Via::Pair)
+        };
+        creators.retain(|e| !replaced(e));
         if let Some(first) = creators.first() {
             if creators.len() >= MAX_CREATORS {
                 self.stats.links_refused += 1;
@@ -343,7 +358,7 @@ impl Lineage {
             let indistinct = creators
                 .iter()
                 .any(|e| e.issued_key == edge.issued_key || e.issued_key == 0 || edge.issued_key == 0);
-            if indistinct {
+            if indistinct && collision {
                 self.stats.collisions += 1;
                 let mut when = Vec::with_capacity(20);
                 write_iso(&mut when, child.created);
@@ -366,16 +381,15 @@ impl Lineage {
             self.stats.edges += 1;
         }
         creators.push(edge);
-        if was_unlinked {
-            self.linked.push(Rc::clone(child));
-        }
+        child.changed();
+        // What waits for this session goes out now: it was unlinked, or a call that none of
+        // its creators could have made may be this creator's.
+        self.linked.push(Rc::clone(child));
     }
 
     fn console_put(&mut self, session: &Rc<Node>) {
         if let Some(arn) = session.arn.as_deref() {
-            self.table
-                .console
-                .put(stable_id(&[b"console", arn.as_bytes()]), Rc::clone(session));
+            self.table.put_console(arn, session);
         }
     }
 
@@ -459,7 +473,7 @@ impl Lineage {
         }
         let Some(x) = user.extra() else { return };
         if x.alias.borrow().is_none() {
-            self.generation += 1;
+            user.changed();
             *x.alias.borrow_mut() = Some(subject.into());
             if self.matcher.as_ref().is_some_and(|m| m.matches(subject)) {
                 user.matched.set(true);

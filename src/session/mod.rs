@@ -7,16 +7,17 @@
 
 pub mod caller;
 pub mod creators;
+pub mod evidence;
 pub mod node;
 pub mod persist;
 pub mod resolve;
 pub mod table;
 
 use crate::event::Event;
-use crate::time::{parse_time, Epoch};
-use node::{Evidence, Node};
+use evidence::Call;
+use node::Node;
 use std::rc::Rc;
-use table::{opt_id, Table};
+use table::Table;
 
 /// Counters reported by `--stats`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -34,16 +35,18 @@ pub struct LineageStats {
     pub late_links: u64,
 }
 
-/// What the engine knows about one event's caller.
+/// What the engine knows about one event's caller: the one value that leaves
+/// [`Lineage::process`], waits with the event in the hold buffer, and reaches the output, where
+/// [`resolve::Chain::resolve`] turns it into the annotation as the graph stands then.
 #[derive(Debug)]
 pub struct Attribution {
     /// The node that made the call: a session, or a principal calling with long-term keys.
     /// `None` when the record names no identity at all.
     pub node: Option<Rc<Node>>,
-    /// The annotation's `session`.
+    /// The annotation's `session` (0: none).
     pub session: u64,
-    /// How the call looked (key, address, agent), to tell colliding sessions apart.
-    pub evidence: Evidence,
+    /// What the call said about its session: checked against the session's creators.
+    pub call: Call,
     /// The session this event minted, if any.
     pub minted: Option<Rc<Node>>,
     /// The parent this event gave it (a collided session has others, from other events).
@@ -68,9 +71,6 @@ pub struct Lineage {
     /// Holding is on: a role owner's copy of a cross-account call waits for the caller's own
     /// copy instead of being guessed by principal id at once.
     pub defer_guesses: bool,
-    /// Bumped whenever a node that already made calls changes (a late link, a collision, a
-    /// learned name): annotations cached before describe an older lineage.
-    pub generation: u64,
 }
 
 impl Lineage {
@@ -82,24 +82,16 @@ impl Lineage {
             warnings: Vec::new(),
             linked: Vec::new(),
             defer_guesses: false,
-            generation: 0,
         }
     }
 
     /// Attributes one event, recording the sessions it mints.
     pub fn process(&mut self, ev: &Event<'_>) -> Attribution {
-        let now: Option<Epoch> = ev.time_str().and_then(parse_time);
+        let call = Call::of(ev);
+        let (now, evidence) = (call.time, call.look);
         let ui = &ev.user_identity;
-        let evidence = Evidence {
-            key: caller::key_id(ui.access_key_id.get()),
-            ip: opt_id(ev.source_ip.get()),
-            agent: opt_id(ev.user_agent.get()),
-        };
         let switched = self.switch_role(ev, now, evidence);
-        let (node, session) = self.caller(ev, now);
-        if let Some(n) = &node {
-            n.seen.set(true);
-        }
+        let (node, session) = self.caller(ev, &call);
         let minted: Option<Rc<Node>> = match switched {
             Some(n) => Some(n),
             None => self.creating(ev, node.as_ref(), evidence, now),
@@ -129,7 +121,7 @@ impl Lineage {
         Attribution {
             node,
             session,
-            evidence,
+            call,
             minted_by,
             minted,
         }

@@ -7,6 +7,7 @@
 use crate::time::Epoch;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What kind of identity a node is, as CloudTrail's `userIdentity.type` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,6 +189,12 @@ pub struct Extra {
 pub struct Node {
     /// Stable id, the same across runs: the `session` field of the annotation.
     pub id: u64,
+    /// Unique in this process and never reused (unlike an address, or the stable id, which a
+    /// session made again after eviction shares): what cached annotations are keyed on.
+    pub serial: u64,
+    /// Bumped whenever what an annotation says of this node changes (a creator added, replaced
+    /// or dropped, a name learned).
+    pub version: Cell<u32>,
     pub kind: Kind,
     /// Whether this node is the first identity of a chain (a person or service), not a session.
     pub origin: bool,
@@ -207,8 +214,6 @@ pub struct Node {
     pub matched_source_identity: Cell<bool>,
     /// Released `unlinked` once: its later events are not held again.
     pub released_unlinked: Cell<bool>,
-    /// Made a call already: a change to it changes annotations already written (and cached).
-    pub seen: Cell<bool>,
 }
 
 impl Via {
@@ -228,8 +233,11 @@ impl Node {
     }
 
     pub fn new(id: u64, kind: Kind, origin: bool) -> Self {
+        static SERIAL: AtomicU64 = AtomicU64::new(1);
         Node {
             id,
+            serial: SERIAL.fetch_add(1, Ordering::Relaxed),
+            version: Cell::new(0),
             kind,
             origin,
             arn: None,
@@ -243,8 +251,18 @@ impl Node {
             matched: Cell::new(false),
             matched_source_identity: Cell::new(false),
             released_unlinked: Cell::new(false),
-            seen: Cell::new(false),
         }
+    }
+
+    /// Marks a change that annotations written before do not show.
+    pub fn changed(&self) {
+        self.version.set(self.version.get().wrapping_add(1));
+    }
+
+    /// Whether this is an EC2 instance (the service with an instance id), the origin of the
+    /// sessions EC2 delivers to it.
+    pub fn is_instance(&self) -> bool {
+        self.kind == Kind::AwsService && self.extra().is_some_and(|x| x.instance.is_some())
     }
 
     pub fn extra_mut(&mut self) -> &mut Extra {

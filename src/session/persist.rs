@@ -3,7 +3,7 @@
 //! least-recently-used order (so reloading restores recency as well as content).
 
 use super::node::{Confidence, Edge, Evidence, Extra, Kind, Node, Reason, Via};
-use super::table::{Grant, IcName, Table};
+use super::table::{Grant, IcName, Recent, Table};
 use super::Lineage;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -16,8 +16,10 @@ pub struct Snapshot {
     pub nodes: Vec<NodeRec>,
     pub sessions: Vec<(u64, u32)>,
     pub keys: Vec<(u64, u32)>,
+    /// One entry per session a principal id named, oldest first (the flag is no longer used).
     pub principals: Vec<(u64, u32, bool)>,
     pub origins: Vec<(u64, u32)>,
+    /// One entry per console session of an ARN, oldest first.
     pub console: Vec<(u64, u32)>,
     pub grants: Vec<(u64, u32, i64, bool)>,
     pub ic_names: Vec<(u64, u32, bool)>,
@@ -199,9 +201,21 @@ impl Lineage {
         }
         let sessions = entries!(t.sessions, |k, n| (*k, visit(n, &mut nodes)));
         let keys = entries!(t.keys, |k, n| (*k, visit(n, &mut nodes)));
-        let principals = entries!(t.principals, |k, v| (*k, visit(&v.0, &mut nodes), v.1));
+        let principals: Vec<(u64, u32, bool)> = entries!(t.principals, |k, v| v
+            .oldest_first()
+            .map(|n| (*k, visit(n, &mut nodes), false))
+            .collect::<Vec<_>>())
+        .into_iter()
+        .flatten()
+        .collect();
         let origins = entries!(t.origins, |k, n| (*k, visit(n, &mut nodes)));
-        let console = entries!(t.console, |k, n| (*k, visit(n, &mut nodes)));
+        let console: Vec<(u64, u32)> = entries!(t.console, |k, v| v
+            .oldest_first()
+            .map(|n| (*k, visit(n, &mut nodes)))
+            .collect::<Vec<_>>())
+        .into_iter()
+        .flatten()
+        .collect();
         let grants = entries!(t.grants, |k, g| (
             *k,
             visit(&g.user, &mut nodes),
@@ -281,14 +295,18 @@ impl Lineage {
         for (k, i) in snap.keys {
             t.keys.put(k, get(&built, i)?);
         }
-        for (k, i, c) in snap.principals {
-            t.principals.put(k, (get(&built, i)?, c));
+        for (k, i, _) in snap.principals {
+            t.principals
+                .get_or_insert_mut(k, Recent::default)
+                .push(&get(&built, i)?);
         }
         for (k, i) in snap.origins {
             t.origins.put(k, get(&built, i)?);
         }
         for (k, i) in snap.console {
-            t.console.put(k, get(&built, i)?);
+            t.console
+                .get_or_insert_mut(k, Recent::default)
+                .push(&get(&built, i)?);
         }
         for (k, i, at, contested) in snap.grants {
             t.grants.put(

@@ -6,10 +6,11 @@
 //! every candidate's origin is listed (ambiguous). An ancestor's evidence is its creating call, as
 //! recorded on the edge below it. Walks are bounded; nothing here recurses.
 
+use super::evidence::Call;
 use super::node::{Confidence, Edge, Evidence, Node, Reason};
 use std::rc::Rc;
 
-/// Chains longer than this are cut (and said to be cut).
+/// Chains of more sessions than this are cut (and said to be cut).
 pub const MAX_HOPS: usize = 64;
 
 /// One session on the way from the calling node up to the origin.
@@ -34,13 +35,16 @@ pub struct Chain {
     /// The session that made the call when the caller was a stand-in for it (the role owner's
     /// `AWSAccount` copy of a cross-account call): the annotation names the real one.
     pub session: Option<u64>,
-    /// The walk chose among colliding creators: the call's own evidence shaped the result.
-    pub used_evidence: bool,
+    /// No creator of the calling session agrees with what the call says: it was made by
+    /// another session of the same name, whose creator is unknown (so far).
+    pub disagreed: bool,
 }
 
 enum Pick {
     One(usize, Confidence, Option<Reason>),
     Many,
+    /// None of the creators can have made the call.
+    None,
 }
 
 impl Chain {
@@ -52,32 +56,38 @@ impl Chain {
         self.candidates.clear();
         self.truncated = false;
         self.session = None;
-        self.used_evidence = false;
+        self.disagreed = false;
     }
 
     pub fn confidence(&self) -> Confidence {
         self.confidence.unwrap_or(Confidence::Unlinked)
     }
 
-    /// Resolves the lineage of a call made by `node`, with what the call looked like.
-    pub fn resolve(&mut self, node: &Rc<Node>, evidence: Evidence) {
+    /// Resolves the lineage of a call made by `node`, with what the call said (`None`: a
+    /// session's lineage as such, for the summary).
+    pub fn resolve(&mut self, node: &Rc<Node>, call: Option<&Call>) {
         self.clear();
         let mut conf = Confidence::Exact;
         let mut cur = Rc::clone(node);
-        let mut ev = evidence;
-        for _ in 0..MAX_HOPS {
+        let mut look = call.map_or(Evidence::default(), |c| c.look);
+        // The call's own identity fields are checked against the creators of its own session;
+        // an ancestor's evidence is its creating call, recorded on the edge below it.
+        let mut first = call;
+        for hop in 0..=MAX_HOPS {
             if cur.origin {
                 self.origin = Some(cur);
                 self.confidence = Some(conf);
                 return;
+            }
+            if hop == MAX_HOPS {
+                break;
             }
             let next = {
                 let edges = cur.creators.borrow();
                 if edges.is_empty() {
                     None
                 } else {
-                    self.used_evidence |= edges.len() > 1;
-                    match pick(&edges, ev) {
+                    match pick(&edges, look, first.map(|c| (c, &*cur))) {
                         Pick::One(i, c, r) => {
                             if c > conf {
                                 conf = c;
@@ -85,8 +95,14 @@ impl Chain {
                             }
                             Some((i, Rc::clone(&edges[i].parent), edges[i].caller))
                         }
+                        Pick::None => {
+                            self.disagreed = true;
+                            self.session = call.map(|c| c.other_session(&cur));
+                            None
+                        }
                         Pick::Many => {
-                            for e in edges.iter() {
+                            let agreeing = |e: &Edge| first.is_none_or(|c| c.agrees(e, &cur));
+                            for e in edges.iter().filter(|e| agreeing(e)) {
                                 let top = top_of(&e.parent, e.caller);
                                 if !self.candidates.iter().any(|c| Rc::ptr_eq(c, &top)) {
                                     self.candidates.push(top);
@@ -97,7 +113,8 @@ impl Chain {
                                 self.candidates.clear();
                                 conf = conf.max(Confidence::Heuristic);
                                 self.reason = self.reason.or(Some(Reason::SameOrigin));
-                                Some((0, Rc::clone(&edges[0].parent), edges[0].caller))
+                                let i = edges.iter().position(agreeing).unwrap_or(0);
+                                Some((i, Rc::clone(&edges[i].parent), edges[i].caller))
                             } else {
                                 None
                             }
@@ -105,6 +122,7 @@ impl Chain {
                     }
                 }
             };
+            first = None;
             match next {
                 Some((i, parent, caller_ev)) => {
                     let transparent = cur.creators.borrow()[i].via.is_transparent();
@@ -113,9 +131,9 @@ impl Chain {
                             node: cur,
                             edge: Some(i),
                         });
-                        // An ancestor's evidence is its creating call; a stand-in's is the call's own.
-                        ev = caller_ev;
+                        look = caller_ev;
                     } else if self.hops.is_empty() {
+                        // A stand-in's evidence is the call's own.
                         self.session = Some(parent.id);
                     }
                     cur = parent;
@@ -139,6 +157,38 @@ impl Chain {
         self.confidence = Some(Confidence::Unlinked);
     }
 
+    /// Everything an annotation of this chain depends on, as numbers: each node by its serial
+    /// (never reused) and version (bumped on every change), the edges taken and the verdict.
+    /// Chains with equal fingerprints write equal annotations for the same session and source
+    /// identity.
+    pub fn fingerprint(&self, out: &mut Vec<u64>) {
+        out.clear();
+        let node = |out: &mut Vec<u64>, n: &Node| {
+            out.push(n.serial);
+            out.push(u64::from(n.version.get()));
+        };
+        out.push(self.session.unwrap_or(0));
+        out.push(
+            self.confidence() as u64
+                | u64::from(self.truncated) << 8
+                | u64::from(self.disagreed) << 9
+                | self.reason.map_or(0xff, |r| r as u64) << 16,
+        );
+        for h in &self.hops {
+            node(out, &h.node);
+            out.push(h.edge.map_or(u64::MAX, |i| i as u64));
+        }
+        // Separators: a serial is never u64::MAX, so the parts cannot run into each other.
+        out.push(u64::MAX);
+        if let Some(o) = &self.origin {
+            node(out, o);
+        }
+        out.push(u64::MAX);
+        for c in &self.candidates {
+            node(out, c);
+        }
+    }
+
     /// Every node of the chain, its candidates' chains included, for `--identity`.
     pub fn any_node(&self, mut f: impl FnMut(&Node) -> bool) -> bool {
         self.hops.iter().any(|h| f(&h.node))
@@ -147,12 +197,19 @@ impl Chain {
     }
 }
 
-/// Chooses among a node's creators for a call with evidence `ev`.
-fn pick(edges: &[Edge], ev: Evidence) -> Pick {
-    if edges.len() == 1 {
-        return Pick::One(0, edges[0].confidence, edges[0].reason);
+/// Chooses among a node's creators for a call that looked like `look`; for the calling session
+/// itself, only among the creators that agree with everything the call says.
+fn pick(edges: &[Edge], look: Evidence, call: Option<(&Call, &Node)>) -> Pick {
+    let agrees = |e: &Edge| call.is_none_or(|(c, n)| c.agrees(e, n));
+    let pool = edges.iter().filter(|e| agrees(e)).count();
+    if pool == 0 {
+        return Pick::None;
     }
-    let by_key = |e: &Edge| ev.key != 0 && e.issued_key == ev.key;
+    if pool == 1 {
+        let i = edges.iter().position(agrees).expect("counted");
+        return Pick::One(i, edges[i].confidence, edges[i].reason);
+    }
+    let by_key = |e: &Edge| agrees(e) && look.key != 0 && e.issued_key == look.key;
     let keyed = edges.iter().filter(|e| by_key(e)).count();
     if keyed == 1 {
         let i = edges.iter().position(by_key).expect("counted");
@@ -160,8 +217,9 @@ fn pick(edges: &[Edge], ev: Evidence) -> Pick {
     }
     // Among those the key does not rule out, the one whose creating call came from the same
     // address with the same user agent.
-    let pool = |e: &Edge| keyed == 0 || by_key(e);
-    let looks = |e: &Edge| pool(e) && ev.ip != 0 && e.caller.ip == ev.ip && e.caller.agent == ev.agent;
+    let in_pool = |e: &Edge| if keyed == 0 { agrees(e) } else { by_key(e) };
+    let looks =
+        |e: &Edge| in_pool(e) && look.ip != 0 && e.caller.ip == look.ip && e.caller.agent == look.agent;
     if edges.iter().filter(|e| looks(e)).count() == 1 {
         let i = edges.iter().position(looks).expect("counted");
         return Pick::One(
@@ -183,10 +241,8 @@ fn top_of(node: &Rc<Node>, evidence: Evidence) -> Rc<Node> {
         }
         let next = {
             let edges = cur.creators.borrow();
-            match pick(&edges, ev) {
-                Pick::One(i, _, _) if !edges.is_empty() => {
-                    Some((Rc::clone(&edges[i].parent), edges[i].caller))
-                }
+            match pick(&edges, ev, None) {
+                Pick::One(i, _, _) => Some((Rc::clone(&edges[i].parent), edges[i].caller)),
                 _ => None,
             }
         };

@@ -46,6 +46,55 @@ pub struct IcName {
     pub contested: bool,
 }
 
+/// How long after its expiry a session still accepts calls: CloudTrail logs calls made just at
+/// expiry with a later eventTime.
+pub const GRACE: Epoch = 300;
+
+/// Whether `node` was alive at `t`: created by then (to the second) and not yet expired.
+pub fn live_at(node: &Node, t: Epoch) -> bool {
+    node.created <= t.saturating_add(1) && t <= node.expires.get().saturating_add(GRACE)
+}
+
+/// How many sessions one index entry remembers.
+const RECENT: usize = 3;
+
+/// The few latest nodes under one key, newest first: an index entry that more than one session
+/// can share over time (a role session's principal id `AROA…:NAME`, a console session's ARN).
+/// A lookup is made as of a record's own time, so a session created later or expired earlier is
+/// never the answer, and two sessions alive at that time are two answers, not the latest one.
+#[derive(Debug, Default)]
+pub struct Recent([Option<Rc<Node>>; RECENT]);
+
+impl Recent {
+    /// Remembers `node` as the latest (moving it to the front if it is there already).
+    pub fn push(&mut self, node: &Rc<Node>) {
+        let at = self
+            .0
+            .iter()
+            .position(|n| n.as_ref().is_some_and(|n| Rc::ptr_eq(n, node)))
+            .unwrap_or(RECENT - 1);
+        self.0[..=at].rotate_right(1);
+        self.0[0] = Some(Rc::clone(node));
+    }
+
+    /// The nodes alive at `t`, newest first.
+    pub fn live_at(&self, t: Epoch) -> impl Iterator<Item = &Rc<Node>> {
+        self.0.iter().flatten().filter(move |n| live_at(n, t))
+    }
+
+    /// Oldest first, for saving: pushing them in this order rebuilds the entry.
+    pub fn oldest_first(&self) -> impl Iterator<Item = &Rc<Node>> {
+        self.0.iter().rev().flatten()
+    }
+
+    /// The one node alive at `t`, if exactly one is.
+    pub fn only_at(&self, t: Epoch) -> Option<Rc<Node>> {
+        let mut live = self.live_at(t);
+        let first = live.next()?;
+        live.next().is_none().then(|| Rc::clone(first))
+    }
+}
+
 /// Counters reported by `--stats`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TableStats {
@@ -61,12 +110,12 @@ pub struct Table {
     /// Sessions by the access key their creating event handed out.
     pub keys: LruCache<u64, Rc<Node>>,
     /// Users and sessions by principalId (`AIDA…`, `AROA…:NAME`): resolves `AWSAccount` callers.
-    /// `true` when two live sessions share the principal id (same role and session name).
-    pub principals: LruCache<u64, (Rc<Node>, bool)>,
+    /// Every session of one role and session name shares its principal id.
+    pub principals: LruCache<u64, Recent>,
     /// Origins (people, services) by their identifying string.
     pub origins: LruCache<u64, Rc<Node>>,
-    /// The latest console session of each principal ARN: the parent named by `SwitchFrom`.
-    pub console: LruCache<u64, Rc<Node>>,
+    /// The latest console sessions of each principal ARN: the parent named by `SwitchFrom`.
+    pub console: LruCache<u64, Recent>,
     /// Identity Center grants by (account, permission set).
     pub grants: LruCache<u64, Grant>,
     /// Identity Center user names learned from matched grants.
@@ -102,7 +151,7 @@ impl Table {
         let node = self.sessions.get(&id)?;
         if let Some(now) = now {
             // A grace period: CloudTrail logs calls made just at expiry with a later eventTime.
-            if now > node.expires.get().saturating_add(300) {
+            if now > node.expires.get().saturating_add(GRACE) {
                 self.sessions.pop(&id);
                 self.stats.expired += 1;
                 return None;
@@ -123,26 +172,37 @@ impl Table {
         }
     }
 
-    /// Records that `node` goes by principal id `p`. A role session's principal id
-    /// (`AROA…:NAME`) is shared by every session of that role and name: while two of them live,
-    /// the id is contested and names neither.
+    /// Records that `node` goes by principal id `p`.
     pub fn put_principal(&mut self, p: &str, node: &Rc<Node>) {
         let id = stable_id(&[b"principal", p.as_bytes()]);
-        let contested = match self.principals.peek(&id) {
-            Some((old, was)) if !Rc::ptr_eq(old, node) && !node.origin => {
-                *was || old.expires.get() >= node.created
-            }
-            Some((_, was)) => *was,
-            None => false,
-        };
-        self.principals.put(id, (Rc::clone(node), contested));
+        self.principals.get_or_insert_mut(id, Recent::default).push(node);
     }
 
-    /// The user or session principal id `p` names, if it names exactly one.
-    pub fn principal(&mut self, p: &str) -> Option<Rc<Node>> {
-        match self.principals.get(&stable_id(&[b"principal", p.as_bytes()])) {
-            Some((n, false)) => Some(Rc::clone(n)),
-            _ => None,
+    /// The user or session principal id `p` named at time `at`, if it named exactly one then
+    /// (without a time: if it ever named only one).
+    pub fn principal(&mut self, p: &str, at: Option<Epoch>) -> Option<Rc<Node>> {
+        let recent = self.principals.get(&stable_id(&[b"principal", p.as_bytes()]))?;
+        match at {
+            Some(t) => recent.only_at(t),
+            None => {
+                let mut all = recent.oldest_first();
+                let only = all.next()?;
+                all.next().is_none().then(|| Rc::clone(only))
+            }
+        }
+    }
+
+    /// Records a console session of the principal (or role session) ARN `arn`.
+    pub fn put_console(&mut self, arn: &str, node: &Rc<Node>) {
+        let id = stable_id(&[b"console", arn.as_bytes()]);
+        self.console.get_or_insert_mut(id, Recent::default).push(node);
+    }
+
+    /// The console sessions of `arn` alive at `at`, newest first.
+    pub fn console_at(&mut self, arn: &str, at: Epoch) -> Vec<Rc<Node>> {
+        match self.console.get(&stable_id(&[b"console", arn.as_bytes()])) {
+            Some(r) => r.live_at(at).cloned().collect(),
+            None => Vec::new(),
         }
     }
 

@@ -42,7 +42,7 @@ pub fn bytes_per_session(n: usize, live: fn() -> isize) -> f64 {
         drop(att);
         let att = lineage.process(&decode(use_).unwrap());
         if let Some(node) = &att.node {
-            chain.resolve(node, att.evidence);
+            chain.resolve(node, Some(&att.call));
             assert_eq!(chain.confidence().as_str(), "exact");
         }
     }

@@ -164,3 +164,27 @@ fn origin_key(o: &serde_json::Value) -> String {
         Some(_) => o["name"].as_str().unwrap_or("").to_string(),
     }
 }
+
+/// A record that names no identity has no session: `null`, not an id of zeros.
+#[test]
+fn no_identity_means_no_session() {
+    let run = run_file(&fixtures().join("traps/null-identity-shapes.ndjson"), &[]);
+    let out = run.json();
+    assert_eq!(out[0]["ctail"]["session"], serde_json::Value::Null, "userIdentity null");
+    assert_eq!(out[1]["ctail"]["session"], serde_json::Value::Null, "userIdentity {{}}");
+    assert!(out[3]["ctail"]["session"].is_string(), "an Unknown principal is a session");
+    assert!(!String::from_utf8_lossy(&run.stdout).contains("0000000000000000"));
+}
+
+/// A root and an IAM user with the same placeholder ARN and key are two principals, two sessions.
+#[test]
+fn long_term_session_ids_include_the_principal_type() {
+    let ev = |kind: &str| {
+        format!(
+            r#"{{"eventVersion":"1.08","userIdentity":{{"type":"{kind}","principalId":"EXAMPLE","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE"}},"eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","eventID":"{kind}"}}"#
+        )
+    };
+    let input = format!("{}\n{}\n", ev("IAMUser"), ev("Root"));
+    let out = run(&[], Some(input.as_bytes())).json();
+    assert_ne!(out[0]["ctail"]["session"], out[1]["ctail"]["session"]);
+}

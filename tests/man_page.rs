@@ -97,3 +97,20 @@ fn readme_names_every_flag() {
         }
     }
 }
+
+/// `--help` and the man page open with what the program does (the doc comment of `Cli`).
+#[test]
+fn help_and_man_page_say_what_it_does() {
+    let help = crate::util::run(&["--help"], None);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        text.starts_with("Annotate CloudTrail events with the person or service really behind each call."),
+        "--help starts with: {}",
+        text.lines().next().unwrap_or("")
+    );
+    assert!(text.contains("links every session to the"), "--help has no long description");
+    let man = String::from_utf8(render()).unwrap();
+    let name = man.split(".SH NAME").nth(1).expect("NAME section");
+    assert!(name.contains("Annotate CloudTrail events"), "man NAME: {}", &name[..80.min(name.len())]);
+    assert!(man.contains(".SH DESCRIPTION"), "man page has no DESCRIPTION");
+}

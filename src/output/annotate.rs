@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! "ctail": {
-//!   "session":    "<16 hex digits: stable id of the session that made this call>",
+//!   "session":    "<16 hex digits: stable id of the session that made this call>" | null,
 //!   "origin":     {"type": "IAMUser", "arn": "...", "name": "alice", "account": "..."} | null,
 //!   "chain":      [ {"session", "type", "arn", "name", "account", "via", "eventID"}, ... ],
 //!   "confidence": "exact" | "heuristic" | "ambiguous" | "unlinked",
@@ -116,7 +116,12 @@ fn write_hop(out: &mut Vec<u8>, n: &Node, edge: Option<usize>) {
 /// Writes `"ctail":{…}` (without a leading comma) for a call resolved to `chain`.
 pub fn write_annotation(out: &mut Vec<u8>, session: u64, chain: &Chain, source_identity: Option<&str>) {
     out.extend_from_slice(b"\"ctail\":{\"session\":");
-    write_id(out, session);
+    if session == 0 {
+        // A record that names no identity was made by no session we can name.
+        out.extend_from_slice(b"null");
+    } else {
+        write_id(out, session);
+    }
     out.extend_from_slice(b",\"origin\":");
     match &chain.origin {
         Some(o) => write_origin(out, o),

@@ -20,7 +20,8 @@ EXIT STATUS:
   0  all input was read (bad records are reported, not fatal)
   1  a fatal error: an unreadable input, a write error, or a bad record with --strict
   2  usage error
-  130, 143  stopped by SIGINT or SIGTERM, after releasing held events and flushing
+  143  stopped by SIGTERM, after releasing held events and flushing; after SIGINT the
+       same, then it ends by the signal itself (a shell shows 130)
 
 EXAMPLES:
   aws logs tail /cloudtrail --follow | ctail-filter --identity alice | jq .ctail.origin

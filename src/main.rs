@@ -21,5 +21,11 @@ fn main() -> ExitCode {
             Exit::Failure
         }
     };
+    #[cfg(unix)]
+    if code == Exit::Signal(signal_hook::consts::SIGINT as u8) {
+        // Everything is flushed and saved: end by the signal itself, so that a parent shell
+        // sees an interrupt and stops its script (a plain 130 it would take for a status).
+        let _ = signal_hook::low_level::emulate_default_handler(signal_hook::consts::SIGINT);
+    }
     ExitCode::from(code.code())
 }

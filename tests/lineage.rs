@@ -170,9 +170,20 @@ fn origin_key(o: &serde_json::Value) -> String {
 fn no_identity_means_no_session() {
     let run = run_file(&fixtures().join("traps/null-identity-shapes.ndjson"), &[]);
     let out = run.json();
-    assert_eq!(out[0]["ctail"]["session"], serde_json::Value::Null, "userIdentity null");
-    assert_eq!(out[1]["ctail"]["session"], serde_json::Value::Null, "userIdentity {{}}");
-    assert!(out[3]["ctail"]["session"].is_string(), "an Unknown principal is a session");
+    assert_eq!(
+        out[0]["ctail"]["session"],
+        serde_json::Value::Null,
+        "userIdentity null"
+    );
+    assert_eq!(
+        out[1]["ctail"]["session"],
+        serde_json::Value::Null,
+        "userIdentity {{}}"
+    );
+    assert!(
+        out[3]["ctail"]["session"].is_string(),
+        "an Unknown principal is a session"
+    );
     assert!(!String::from_utf8_lossy(&run.stdout).contains("0000000000000000"));
 }
 

@@ -108,9 +108,16 @@ fn help_and_man_page_say_what_it_does() {
         "--help starts with: {}",
         text.lines().next().unwrap_or("")
     );
-    assert!(text.contains("links every session to the"), "--help has no long description");
+    assert!(
+        text.contains("links every session to the"),
+        "--help has no long description"
+    );
     let man = String::from_utf8(render()).unwrap();
     let name = man.split(".SH NAME").nth(1).expect("NAME section");
-    assert!(name.contains("Annotate CloudTrail events"), "man NAME: {}", &name[..80.min(name.len())]);
+    assert!(
+        name.contains("Annotate CloudTrail events"),
+        "man NAME: {}",
+        &name[..80.min(name.len())]
+    );
     assert!(man.contains(".SH DESCRIPTION"), "man page has no DESCRIPTION");
 }

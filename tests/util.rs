@@ -15,15 +15,16 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-/// `../shared/data`, when this checkout sits beside it (a fresh clone does not).
-pub fn shared_data() -> Option<PathBuf> {
+/// `../shared/data`, for the tests marked `#[ignore = "needs ../shared/data …"]`: a fresh clone
+/// has no such folder, so they are skipped (and say so) unless asked for with `--ignored`, which
+/// `.ci/run` does when the folder is there.
+pub fn shared_data() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("notice: ../shared/data is absent; skipping the tests that read it");
-        None
-    }
+    assert!(
+        p.is_dir(),
+        "../shared/data is absent: this test needs it (it is run with --ignored only where it is)"
+    );
+    p
 }
 
 pub struct Run {

@@ -60,8 +60,8 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_sessions: u64,
 
-    /// Records longer than this are rejected (suffixes K, M, G: binary units).
-    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    /// Records longer than this are rejected (suffixes K, M, G: binary units; at most 1G).
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_record_size)]
     pub max_record_bytes: u64,
 
     /// Write every rejected record, verbatim, one per line, to FILE.
@@ -278,6 +278,18 @@ impl Default for Config {
 }
 
 /// Reads `64M`, `512K`, `1G`, `1000` (bytes); binary units.
+/// The largest `--max-record-bytes`: record offsets are 32-bit, and no CloudTrail record (nor a
+/// whole S3 trail file, which is one record) comes near it.
+pub const MAX_RECORD_BYTES: u64 = 1 << 30;
+
+/// `--max-record-bytes`: a size, at most [`MAX_RECORD_BYTES`].
+pub fn parse_record_size(s: &str) -> Result<u64, String> {
+    match parse_size(s)? {
+        n if n > MAX_RECORD_BYTES => Err(format!("`{s}` is more than the largest record size, 1G")),
+        n => Ok(n),
+    }
+}
+
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim().trim_end_matches(['B', 'b']).trim_end_matches(['i']);
     let (num, mult) = match t.chars().last() {

@@ -228,15 +228,20 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
                             BatchItem::Start(n) => {
                                 current = config.sources.get(*n).map_or_else(String::new, Source::display)
                             }
-                            BatchItem::Record { text, splice, strs } => {
-                                if let Some((text, event)) = batch.record(text, *strs) {
-                                    sink.record(&Record {
-                                        text,
-                                        splice: *splice as usize,
-                                        event: &event,
-                                    })?;
+                            BatchItem::Record { text, splice, strs } => match batch.record(text, *strs) {
+                                Some((text, event)) => sink.record(&Record {
+                                    text,
+                                    splice: *splice as usize,
+                                    event: &event,
+                                })?,
+                                // Cannot happen (the batch was built from this record); if it
+                                // did, the record is reported and kept by --reject, never dropped
+                                // in silence.
+                                None => {
+                                    let what = "internal error: a decoded record could not be rebuilt";
+                                    sink.bad(&current, 0, batch.raw(text), true, &what)?;
                                 }
-                            }
+                            },
                             BatchItem::Bad {
                                 bytes,
                                 line,

@@ -149,3 +149,13 @@ fn usage_errors_exit_2() {
     let run = crate::util::run(&["--threads", "64", "--quiet"], Some(b"{\"eventName\":\"A\"}\n"));
     assert_eq!((run.code, run.records().len()), (Some(0), 1));
 }
+
+/// `--max-record-bytes` is capped at 1 GiB (record offsets are 32-bit): more is a usage error.
+#[test]
+fn max_record_bytes_above_one_gib_is_a_usage_error() {
+    let over = run(&["--max-record-bytes", "1025M"], Some(b""));
+    assert_eq!(over.code, Some(2), "{}", over.stderr);
+    assert!(over.stderr.contains("1G"), "{}", over.stderr);
+    let at = run(&["--max-record-bytes", "1G"], Some(b""));
+    assert_eq!(at.code, Some(0), "{}", at.stderr);
+}

@@ -107,6 +107,14 @@ impl Batch {
 
     /// The record `item` names, rebuilt: its text, where the annotation goes, and its event.
     /// `None` if the bytes are not what the decoding stage wrote (they always are).
+    /// The bytes of a record's text range (empty if the range is not in this batch).
+    pub fn raw(&self, text: &Range<u32>) -> &[u8] {
+        self.text
+            .as_bytes()
+            .get(text.start as usize..text.end as usize)
+            .unwrap_or(&[])
+    }
+
     pub fn record(&self, text: &Range<u32>, strs: u32) -> Option<(&str, Event<'_>)> {
         let all = self.text.as_str();
         let text = all.get(text.start as usize..text.end as usize)?;

@@ -219,3 +219,26 @@ fn identity_in_a_collision_keeps_only_that_persons_calls() {
     }
     assert!(alice.iter().any(|e| e["ctail"]["confidence"] == "ambiguous"));
 }
+
+/// An origin's own credentials can be several sessions (one per long-term key): the summary adds
+/// their calls up, and prints the same tree on every run (no hash order, no last-one-wins).
+#[test]
+fn summary_adds_up_every_session_of_a_branch_and_is_the_same_every_run() {
+    let ev = |i: usize, key: &str| {
+        format!(
+            r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"{key}","userName":"alice"}},"eventTime":"2024-05-01T00:00:0{i}Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","eventID":"e{i}"}}"#
+        )
+    };
+    let mut input = String::new();
+    for (i, key) in ["AKIAONE", "AKIATWO", "AKIAONE", "AKIATHREE", "AKIATWO"].iter().enumerate() {
+        input += &ev(i, key);
+        input.push('\n');
+    }
+    let first = run(&["--format", "summary", "--color", "never"], Some(input.as_bytes()));
+    let text = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(text.contains("own credentials  5 calls"), "{text}");
+    for _ in 0..5 {
+        let again = run(&["--format", "summary", "--color", "never"], Some(input.as_bytes()));
+        assert_eq!(String::from_utf8_lossy(&again.stdout), text);
+    }
+}

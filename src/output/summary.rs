@@ -43,7 +43,9 @@ pub struct Summary {
 struct Branch {
     node: Rc<Node>,
     edge: Option<usize>,
-    entry: Option<u64>,
+    /// The sessions whose calls end here (an origin's own credentials can be several: one per
+    /// long-term key).
+    entries: Vec<u64>,
     children: Vec<usize>,
 }
 
@@ -94,8 +96,9 @@ impl Summary {
         let mut roots: Vec<usize> = Vec::new();
         let mut unknown_root: Option<usize> = None;
         let mut chain = Chain::default();
+        // First seen first; ties by session id, so the tree is the same on every run.
         let mut ids: Vec<&u64> = self.entries.keys().collect();
-        ids.sort_by_key(|id| self.entries[*id].first);
+        ids.sort_by_key(|id| (self.entries[*id].first, **id));
         for id in ids {
             let entry = &self.entries[id];
             chain.resolve(&entry.node, None);
@@ -107,7 +110,7 @@ impl Summary {
                         branches.push(Branch {
                             node: Rc::clone(o),
                             edge: None,
-                            entry: None,
+                            entries: Vec::new(),
                             children: Vec::new(),
                         });
                         roots.push(branches.len() - 1);
@@ -118,7 +121,7 @@ impl Summary {
                     branches.push(Branch {
                         node: Rc::clone(&entry.node),
                         edge: None,
-                        entry: None,
+                        entries: Vec::new(),
                         children: Vec::new(),
                     });
                     branches.len() - 1
@@ -137,7 +140,7 @@ impl Summary {
                         branches.push(Branch {
                             node: Rc::clone(&hop.node),
                             edge: hop.edge,
-                            entry: None,
+                            entries: Vec::new(),
                             children: Vec::new(),
                         });
                         let c = branches.len() - 1;
@@ -146,9 +149,15 @@ impl Summary {
                     }
                 };
             }
-            branches[at].entry = Some(*id);
+            branches[at].entries.push(*id);
         }
-        roots.sort_by_key(|&r| short_name(&branches[r].node));
+        roots.sort_by_key(|&r| {
+            (
+                short_name(&branches[r].node),
+                branches[r].node.arn.clone(),
+                branches[r].node.id,
+            )
+        });
         roots.extend(unknown_root);
         for r in roots {
             let b = &branches[r];
@@ -167,9 +176,9 @@ impl Summary {
                 }
             }
             out.push(b'\n');
-            if let Some(id) = b.entry {
+            if !b.entries.is_empty() {
                 out.extend_from_slice("│  own credentials".as_bytes());
-                self.push_activity(out, &self.entries[&id], p);
+                self.push_activity(out, &b.entries, p);
                 out.push(b'\n');
             }
             // Depth first, iteratively: (branch, prefix, last child).
@@ -232,36 +241,45 @@ impl Summary {
             out.extend_from_slice(what.as_bytes());
             out.extend_from_slice(p.reset.as_bytes());
         }
-        if let Some(id) = b.entry {
-            self.push_activity(out, &self.entries[&id], p);
+        if !b.entries.is_empty() {
+            self.push_activity(out, &b.entries, p);
         }
     }
 
-    fn push_activity(&self, out: &mut Vec<u8>, e: &Entry, p: &Palette) {
-        out.extend_from_slice(
-            format!("  {} call{}", e.calls, if e.calls == 1 { "" } else { "s" }).as_bytes(),
-        );
-        if e.errors > 0 {
+    /// The activity of the sessions `ids`, added up.
+    fn push_activity(&self, out: &mut Vec<u8>, ids: &[u64], p: &Palette) {
+        let entries = ids.iter().map(|id| &self.entries[id]);
+        let calls: u64 = entries.clone().map(|e| e.calls).sum();
+        let errors: u64 = entries.clone().map(|e| e.errors).sum();
+        let first = entries.clone().map(|e| e.first).min().unwrap_or(0);
+        let last = entries.clone().map(|e| e.last).max().unwrap_or(0);
+        let mut services: Vec<&str> = entries
+            .clone()
+            .flat_map(|e| e.services.iter().map(|s| &**s))
+            .collect();
+        services.sort_unstable();
+        services.dedup();
+        let more: u64 = entries.map(|e| e.more_services).sum();
+        out.extend_from_slice(format!("  {} call{}", calls, if calls == 1 { "" } else { "s" }).as_bytes());
+        if errors > 0 {
             out.extend_from_slice(p.error.as_bytes());
             out.extend_from_slice(
-                format!(", {} error{}", e.errors, if e.errors == 1 { "" } else { "s" }).as_bytes(),
+                format!(", {} error{}", errors, if errors == 1 { "" } else { "s" }).as_bytes(),
             );
             out.extend_from_slice(p.reset.as_bytes());
         }
         out.extend_from_slice(b"  ");
         out.extend_from_slice(p.dim.as_bytes());
-        write_iso(out, e.first);
+        write_iso(out, first);
         out.extend_from_slice(" … ".as_bytes());
-        write_iso(out, e.last);
+        write_iso(out, last);
         out.extend_from_slice(p.reset.as_bytes());
-        let mut services: Vec<&str> = e.services.iter().map(|s| &**s).collect();
-        services.sort_unstable();
         for s in services {
             out.push(b' ');
             push_sanitized(out, s);
         }
-        if e.more_services > 0 {
-            out.extend_from_slice(format!(" +{}", e.more_services).as_bytes());
+        if more > 0 {
+            out.extend_from_slice(format!(" +{more}").as_bytes());
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The hot path in process: simulated events (1-2 KB, realistic mix) through the whole pipeline
 //! into a sink, as bytes per second. `cargo bench --bench hot_path`.
 
-use ctail_filter::cli::{Config, Format};
+use ctail_filter::config::{Config, Format};
 use ctail_filter::input::Source;
 use divan::counter::BytesCount;
 use divan::Bencher;

@@ -1,5 +1,8 @@
 //! Command-line flags (clap derive) and the [`Config`] built from them. Parsing only, no I/O.
+//! The only module that knows clap (behind the default `cli` feature): the library takes a plain
+//! [`Config`].
 
+pub use crate::config::{Config, Format};
 use crate::input::Source;
 use clap::{ArgAction, Parser};
 use std::ffi::OsString;
@@ -142,8 +145,8 @@ pub struct Cli {
 
     /// Output: `json` (every event, annotated), `text` (one line per event for a person), or
     /// `summary` (a tree per origin of the sessions it minted, at the end and on SIGUSR1).
-    #[arg(long, value_enum, default_value_t = Format::Json, value_name = "FORMAT")]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = FormatArg::Json, value_name = "FORMAT")]
+    pub format: FormatArg,
 
     /// Colour in the text and summary views: `auto` colours a terminal unless NO_COLOR is set
     /// (CLICOLOR_FORCE forces it).
@@ -171,12 +174,22 @@ fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     crate::time::parse_duration(s)
 }
 
-/// What is written for each event.
+/// `--format`: the choices as the command line spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub enum FormatArg {
     Json,
     Text,
     Summary,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Json => Format::Json,
+            FormatArg::Text => Format::Text,
+            FormatArg::Summary => Format::Summary,
+        }
+    }
 }
 
 /// `--color`.
@@ -208,33 +221,6 @@ impl ColorChoice {
     }
 }
 
-/// Everything the pipeline needs, resolved from the flags.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub sources: Vec<Source>,
-    pub identity: Vec<String>,
-    pub max_sessions: usize,
-    pub max_record_bytes: usize,
-    pub reject: Option<PathBuf>,
-    pub strict: bool,
-    pub line_buffered: bool,
-    pub quiet: bool,
-    pub stats: bool,
-    pub hold: std::time::Duration,
-    pub max_held: usize,
-    pub settle: std::time::Duration,
-    pub dedupe: bool,
-    pub state: Option<PathBuf>,
-    pub fresh_state: bool,
-    pub checkpoint: std::time::Duration,
-    pub stats_interval: Option<std::time::Duration>,
-    pub format: Format,
-    /// Colour, already resolved against the terminal and the environment.
-    pub color: bool,
-    /// 0: one per core.
-    pub threads: usize,
-}
-
 impl Cli {
     pub fn into_config(self) -> Config {
         let sources = if self.files.is_empty() {
@@ -260,7 +246,7 @@ impl Cli {
             fresh_state: self.fresh_state,
             checkpoint: self.checkpoint,
             stats_interval: self.stats_interval,
-            format: self.format,
+            format: self.format.into(),
             threads: self.threads,
             color: self
                 .color
@@ -268,12 +254,6 @@ impl Cli {
                     std::env::var(k).ok()
                 }),
         }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Cli::parse_from(["ctail-filter"]).into_config()
     }
 }
 
@@ -317,6 +297,16 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// `Config::default()` is what the command line gives with no flags: one set of defaults.
+    #[test]
+    fn config_defaults_are_the_command_line_defaults() {
+        let from_flags = Cli::parse_from(["ctail-filter"]).into_config();
+        let mut from_flags = format!("{from_flags:?}");
+        // Colour depends on the terminal and the environment the test runs in.
+        from_flags = from_flags.replace("color: true", "color: false");
+        assert_eq!(from_flags, format!("{:?}", Config::default()));
     }
 
     #[test]

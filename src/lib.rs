@@ -21,7 +21,7 @@
 //! ```
 //!
 //! ```
-//! use ctail_filter::{cli::Config, input::Source, pipeline};
+//! use ctail_filter::{config::Config, input::Source, pipeline};
 //! # let dir = std::env::temp_dir().join(format!("ctail-doc-{}", std::process::id()));
 //! # std::fs::create_dir_all(&dir).unwrap();
 //! let path = dir.join("events.ndjson");
@@ -36,7 +36,13 @@
 
 #![forbid(unsafe_code)]
 
-pub mod cli; // flags -> Config
+pub use config::Config;
+pub use error::{Error, Exit};
+
+#[cfg(feature = "cli")]
+pub mod cli; // flags -> Config (the only module that knows clap)
+pub mod config; // what a run is asked to do
+pub mod error; // exit status and fatal errors
 pub mod input; // reading, framing, envelopes
 pub mod event; // the borrowed view of a record
 pub mod time; // CloudTrail's time formats

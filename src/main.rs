@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use ctail_filter::cli::Cli;
-use ctail_filter::pipeline::{self, Exit};
+use ctail_filter::{pipeline, Exit};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

@@ -3,8 +3,9 @@
 //! The reader runs on its own thread; this loop flushes whenever it has nothing more to read,
 //! releases held events by wall clock while input is idle, and stops cleanly on SIGINT/SIGTERM.
 
-use crate::cli::{Config, Format};
+use crate::config::{Config, Format};
 use crate::dedupe::Dedupe;
+pub use crate::error::{Error, Exit};
 use crate::filter::Patterns;
 use crate::hold::HoldBuffer;
 use crate::input::batch::{Batch, BatchItem};
@@ -24,61 +25,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-
-/// How the run ended, as the process exit status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// All input was read.
-    Success,
-    /// An input could not be read, output could not be written, or `--strict` met a bad record.
-    Failure,
-    /// Bad flags.
-    Usage,
-    /// Stopped by a signal (SIGINT, SIGTERM) after releasing and flushing everything: 128 + it.
-    Signal(u8),
-}
-
-impl Exit {
-    pub fn code(self) -> u8 {
-        match self {
-            Exit::Success => 0,
-            Exit::Failure => 1,
-            Exit::Usage => 2,
-            Exit::Signal(s) => 128 + s,
-        }
-    }
-}
-
-/// Errors that end a run.
-#[derive(Debug)]
-pub enum Error {
-    /// Writing the output failed (other than a closed pipe, which is a normal end).
-    Write(io::Error),
-    /// `--reject FILE` could not be created or written.
-    Reject(std::path::PathBuf, io::Error),
-    /// Signal handlers could not be installed.
-    Signals(io::Error),
-    /// `--state FILE` was refused at start or could not be saved.
-    State(std::path::PathBuf, StateError),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Write(e) => write!(f, "writing output: {e}"),
-            Error::Reject(p, e) => write!(f, "{}: {e}", p.display()),
-            Error::Signals(e) => write!(f, "installing signal handlers: {e}"),
-            Error::State(p, e @ StateError::Write(_)) => write!(f, "{}: {e}", p.display()),
-            Error::State(p, e) => write!(
-                f,
-                "{}: {e}; refusing to start (the file is left as it is; --fresh-state starts with an empty session table and replaces it)",
-                p.display()
-            ),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
 
 /// How long the loop waits for input before looking at the clock and the signals again.
 const TICK: Duration = Duration::from_millis(100);
@@ -107,7 +53,7 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
         if let Some(snap) = state::load(path).map_err(fail)? {
             lineage
                 .restore(snap, patterns)
-                .map_err(|e| fail(StateError::Corrupt(format!("{e:?}"))))?;
+                .map_err(|e| fail(StateError::Snapshot(e)))?;
         }
     }
     let mut sink = Sink::new(

@@ -1,7 +1,8 @@
 //! What happens to each record after framing: dedupe, attribute, hold or release, filter, write.
 
-use crate::cli::Format;
+use crate::config::Format;
 use crate::dedupe::Dedupe;
+use crate::error::Error;
 use crate::event::{decode, Event};
 use crate::hold::{Held, HoldBuffer, Release};
 use crate::input::envelope::{Item, Record, Unwrapper};
@@ -10,7 +11,6 @@ use crate::output::annotate::AnnotationCache;
 use crate::output::summary::Summary;
 use crate::output::text::{write_line, Palette};
 use crate::output::{Output, Reject, Reporter};
-use crate::pipeline::Error;
 use crate::session::creators::event_id_key;
 use crate::session::node::{Confidence, Node};
 use crate::session::resolve::Chain;

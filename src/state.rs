@@ -34,9 +34,14 @@ pub enum StateError {
     Empty,
     NotAStateFile,
     UnknownVersion(u32),
-    Truncated { expected: u64, found: u64 },
+    Truncated {
+        expected: u64,
+        found: u64,
+    },
     Checksum,
     Corrupt(String),
+    /// The JSON is sound but describes no session table this build can rebuild.
+    Snapshot(crate::session::persist::SnapshotError),
 }
 
 impl fmt::Display for StateError {
@@ -57,6 +62,7 @@ impl fmt::Display for StateError {
             }
             StateError::Checksum => f.write_str("the state file's checksum does not match: it is corrupt"),
             StateError::Corrupt(what) => write!(f, "the state file is corrupt: {what}"),
+            StateError::Snapshot(e) => write!(f, "the state file is corrupt: {e}"),
         }
     }
 }

@@ -3,9 +3,9 @@
 //! whatever the identities hold; arbitrary bytes never crash, fail or hang the run.
 
 use crate::util::*;
-use ctail_filter::cli::Config;
 use ctail_filter::input::Source;
-use ctail_filter::pipeline::{self, Exit};
+use ctail_filter::Config;
+use ctail_filter::{pipeline, Exit};
 use proptest::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;

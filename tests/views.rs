@@ -230,15 +230,24 @@ fn summary_adds_up_every_session_of_a_branch_and_is_the_same_every_run() {
         )
     };
     let mut input = String::new();
-    for (i, key) in ["AKIAONE", "AKIATWO", "AKIAONE", "AKIATHREE", "AKIATWO"].iter().enumerate() {
+    for (i, key) in ["AKIAONE", "AKIATWO", "AKIAONE", "AKIATHREE", "AKIATWO"]
+        .iter()
+        .enumerate()
+    {
         input += &ev(i, key);
         input.push('\n');
     }
-    let first = run(&["--format", "summary", "--color", "never"], Some(input.as_bytes()));
+    let first = run(
+        &["--format", "summary", "--color", "never"],
+        Some(input.as_bytes()),
+    );
     let text = String::from_utf8_lossy(&first.stdout).to_string();
     assert!(text.contains("own credentials  5 calls"), "{text}");
     for _ in 0..5 {
-        let again = run(&["--format", "summary", "--color", "never"], Some(input.as_bytes()));
+        let again = run(
+            &["--format", "summary", "--color", "never"],
+            Some(input.as_bytes()),
+        );
         assert_eq!(String::from_utf8_lossy(&again.stdout), text);
     }
 }

@@ -5,11 +5,11 @@
 //! unchanged, and every record the framer and unwrapper find comes out exactly once.
 #![no_main]
 
-use ctail_filter::cli::Config;
+use ctail_filter::Config;
 use ctail_filter::input::envelope::{Item, Unwrapper};
 use ctail_filter::input::framer::{Frame, Framer};
 use ctail_filter::input::Source;
-use ctail_filter::pipeline::{self, Exit};
+use ctail_filter::{pipeline, Exit};
 use libfuzzer_sys::fuzz_target;
 use std::io::Read;
 use std::sync::{Arc, OnceLock};

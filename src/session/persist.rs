@@ -72,6 +72,15 @@ pub enum SnapshotError {
     UnknownCode,
 }
 
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SnapshotError::BadReference => "a session names a parent or index entry that is not in the file",
+            SnapshotError::UnknownCode => "a session kind, link or confidence this version does not know",
+        })
+    }
+}
+
 const KINDS: [Kind; 10] = [
     Kind::IamUser,
     Kind::Root,

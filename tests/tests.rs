@@ -7,6 +7,7 @@ mod hostile;
 mod lineage;
 mod long_running;
 mod man_page;
+mod pretty_json;
 mod properties;
 mod real_data;
 mod recipes;

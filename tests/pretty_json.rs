@@ -65,7 +65,7 @@ fn every_valid_layout_comes_out_whole_in_order() {
         assert_records(&run.records(), &want, &format!("{} on stdin", case.what));
         checked += 1;
     }
-    assert!(checked >= 9, "only {checked} layouts checked");
+    assert!(checked >= 10, "only {checked} layouts checked");
 }
 
 #[test]

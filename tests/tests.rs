@@ -4,6 +4,7 @@ mod util;
 
 mod bad_input;
 mod hostile;
+mod input_order;
 mod lineage;
 mod long_running;
 mod man_page;

@@ -271,6 +271,31 @@ fn the_readme_backfill_recipes_give_the_answers_of_delivery_order() {
     assert_calls_exact(&delivery, 3);
 }
 
+/// The man page's example, a glob over one account's files (by region first), answers as the
+/// files read in delivery order do.
+#[test]
+fn the_man_page_example_gives_the_answers_of_delivery_order() {
+    let example = "ctail\\-filter 111122223333_CloudTrail_*.json.gz > annotated.ndjson";
+    let page =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("man/ctail-filter.1")).unwrap();
+    assert!(page.contains(example), "the man page lacks: {example}");
+    let dir = scratch("man-example");
+    let ls = deliveries(&dir);
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{}' --quiet 111122223333_CloudTrail_*.json.gz", bin()))
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let delivery = run_files(&["--quiet"], &[ls[2].clone(), ls[0].clone(), ls[1].clone()]);
+    assert!(
+        out.stdout == delivery.stdout,
+        "the glob's output differs from delivery order's"
+    );
+    assert_calls_exact(&delivery, 3);
+}
+
 /// `aws cloudtrail lookup-events` as the CLI writes it: one document, newest first, `EventTime`
 /// in the local zone. The creator comes after its calls in the document, and the newest event
 /// first pushes the watermark 40 minutes ahead.

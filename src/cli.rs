@@ -26,15 +26,16 @@ EXAMPLES:
   aws logs tail /cloudtrail --follow | ctail-filter --identity alice | jq .ctail.origin
   ctail-filter *.json.gz > annotated.ndjson";
 
-/// Annotate CloudTrail events with the person or service really behind each call.
-///
-/// Reads CloudTrail events from the FILEs in order (or standard input), links every session to the
-/// event that created it, and writes every event back out, one per line, with a "ctail" annotation
-/// naming its origin, the chain of sessions and how sure the link is.
 /// `--threads` beyond this is refused: each is a thread of its own, and the engine's in-order
 /// share of the work stops gains long before.
 pub const MAX_THREADS: u16 = 64;
 
+/// Annotate CloudTrail events with the person or service really behind each call.
+///
+/// Reads CloudTrail events from the FILEs (S3 trail files in delivery order) or standard input,
+/// links every session to the event that created it, and writes every event back out, one per
+/// line, with a "ctail" annotation naming its origin, the chain of sessions and how sure the link
+/// is.
 #[derive(Debug, Parser)]
 #[command(name = "ctail-filter", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {

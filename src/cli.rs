@@ -36,13 +36,22 @@ pub const MAX_THREADS: u16 = 64;
 
 /// Annotate CloudTrail events with the person or service really behind each call.
 ///
-/// Reads CloudTrail events from the FILEs in order (or standard input), links every session to the
-/// event that created it, and writes every event back out, one per line, with a "ctail" annotation
-/// naming its origin, the chain of sessions and how sure the link is.
+/// Reads CloudTrail events from the FILEs (S3 trail files in delivery order) or standard input,
+/// links every session to the event that created it, and writes every event back out, one per
+/// line, with a "ctail" annotation naming its origin, the chain of sessions and how sure the link
+/// is.
 #[derive(Debug, Parser)]
 #[command(name = "ctail-filter", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
-    /// Input files, read in order; `-` or none for standard input. Gzip is detected by content.
+    /// Input files, read in the order given; `-` or none for standard input. Gzip is detected by
+    /// content.
+    ///
+    /// S3 trail files, named ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE.json[.gz], are read
+    /// in the order of the delivery time in their names (ties: by file name, then path), whatever
+    /// order a glob or `find` lists them in (by account and region first), so no session's calls
+    /// are read an hour before its creator. They take the places trail files had among the FILEs;
+    /// any other FILE keeps its place. A notice on stderr says when this changed the order; to
+    /// read trail files in another order, pipe them in (`zcat FILE... | ctail-filter`).
     #[arg(value_name = "FILE")]
     pub files: Vec<OsString>,
 
@@ -79,7 +88,7 @@ pub struct Cli {
     #[arg(long)]
     pub line_buffered: bool,
 
-    /// No warnings or bad-record messages on stderr (fatal errors are still printed).
+    /// No warnings, notices or bad-record messages on stderr (fatal errors are still printed).
     #[arg(short, long)]
     pub quiet: bool,
 
@@ -223,13 +232,15 @@ impl ColorChoice {
 
 impl Cli {
     pub fn into_config(self) -> Config {
-        let sources = if self.files.is_empty() {
+        let mut sources = if self.files.is_empty() {
             vec![Source::Stdin]
         } else {
             self.files.iter().map(|f| Source::from_arg(f)).collect()
         };
+        let reordered = crate::input::order::delivery_order(&mut sources);
         Config {
             sources,
+            reordered,
             identity: self.identity,
             max_sessions: usize::try_from(self.max_sessions).unwrap_or(usize::MAX),
             max_record_bytes: usize::try_from(self.max_record_bytes).unwrap_or(usize::MAX),

@@ -19,7 +19,10 @@ pub enum Format {
 /// Everything the pipeline needs, resolved from the flags.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// In reading order: the FILEs with the trail files among them in delivery order.
     pub sources: Vec<Source>,
+    /// How many S3 trail files were put in delivery order (0: the FILEs are read as given).
+    pub reordered: usize,
     pub identity: Vec<String>,
     pub max_sessions: usize,
     pub max_record_bytes: usize,
@@ -48,6 +51,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             sources: vec![Source::Stdin],
+            reordered: 0,
             identity: Vec::new(),
             max_sessions: 100_000,
             max_record_bytes: 64 << 20,

@@ -456,13 +456,22 @@ fn nesting_a_hundred_thousand_levels_deep() {
         assert!(others.is_empty(), "case {i}: something deep came out");
         assert_reported(&run, BAD_LINE, reason, 1);
     }
-    // Not indented, every line can only start a new record: each is cut short on its own.
+    // Not indented (`json.dumps(indent=0)` prints it so), the lines are still one valid value: it
+    // is read whole, and refused once, as the compact one is (issue 12: valid JSON is never cut).
     let flat = format!("{}{}", "[\n".repeat(D), "]\n".repeat(D));
     let run = run_sandwich(flat.as_bytes(), &["--stats"]);
     assert!(assert_goods_survive(&run, "deep, not indented").is_empty());
+    assert_reported(&run, BAD_LINE, "not a CloudTrail event", 1);
     let stats: Value = serde_json::from_str(run.stderr.lines().last().unwrap()).unwrap();
-    // D - 1 cut short, `[]` that holds no event, D - 1 lone closers.
-    assert_eq!(stats["rejected"], 2 * D as u64 - 1);
+    assert_eq!(stats["rejected"], 1);
+    // One closer short, it is no value: cut at its second line, which with what follows is one.
+    let broken = format!("{}{}", "[\n".repeat(D), "]\n".repeat(D - 1));
+    let run = run_sandwich(broken.as_bytes(), &["--stats"]);
+    assert!(assert_goods_survive(&run, "deep, not indented, broken").is_empty());
+    assert_reported(&run, BAD_LINE, "truncated record", 1);
+    assert_reported(&run, BAD_LINE + 1, "not a CloudTrail event", 1);
+    let stats: Value = serde_json::from_str(run.stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(stats["rejected"], 2);
 }
 
 /// A valid event from alice with a `blob` of `n` bytes in requestParameters.

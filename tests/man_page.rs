@@ -65,6 +65,12 @@ fn man_page_documents_every_flag_and_annotation_field() {
     for section in ["EXIT STATUS", "INPUT SHAPES", "ANNOTATION"] {
         assert!(page.contains(section), "{section} missing from the man page");
     }
+    // The NAME line and DESCRIPTION come from the doc comment on `Cli`: a constant declared
+    // between the two once took it, and they were empty.
+    assert!(
+        page.contains("ctail\\-filter \\- Annotate CloudTrail events"),
+        "the man page's NAME has no description"
+    );
 }
 
 #[test]
@@ -109,7 +115,7 @@ fn help_and_man_page_say_what_it_does() {
         text.lines().next().unwrap_or("")
     );
     assert!(
-        text.contains("links every session to the"),
+        text.contains("the event that created it"),
         "--help has no long description"
     );
     let man = String::from_utf8(render()).unwrap();

@@ -4,9 +4,11 @@ mod util;
 
 mod bad_input;
 mod hostile;
+mod input_order;
 mod lineage;
 mod long_running;
 mod man_page;
+mod pretty_json;
 mod properties;
 mod real_data;
 mod recipes;

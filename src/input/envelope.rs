@@ -5,6 +5,10 @@
 //! `kcat -J` `payload` string, or a plain array of any of these. Envelopes nest a few levels at
 //! most (a kcat payload holding an EventBridge event); deeper nesting is refused, so the input
 //! never controls our recursion.
+//!
+//! Records come out in the envelope's order, except `lookup-events`' `Events`, which the AWS CLI
+//! writes newest first: they come out oldest first (see [`oldest_first`]), so a session's
+//! creating event is read before its calls, as in every other source.
 
 use super::scan::{minify_into, unescape_into};
 use crate::event::{decode, Event, Skip};
@@ -152,14 +156,16 @@ impl Unwrapper {
             events: Option<Vec<&'a RawValue>>,
         }
         match serde_json::from_str::<Containers<'_>>(text) {
-            Ok(
-                Containers {
-                    records: Some(items), ..
-                }
-                | Containers {
-                    events: Some(items), ..
-                },
-            ) => self.elements(&items, level, visit),
+            Ok(Containers {
+                records: Some(items), ..
+            }) => self.elements(&items, level, visit),
+            Ok(Containers {
+                events: Some(mut items),
+                ..
+            }) => {
+                oldest_first(&mut items);
+                self.elements(&items, level, visit)
+            }
             Ok(_) => visit(Item::Bad {
                 bytes,
                 error: RecordError::NotCloudTrail,
@@ -240,6 +246,38 @@ impl Unwrapper {
     }
 }
 
+/// `lookup-events`' `Events` in the order they happened. The CLI merges its pages into one
+/// document newest first, so the document is read backwards; and when every event has an
+/// `EventTime` that reads (an ISO time in any zone, or epoch seconds: `cli_timestamp_format`),
+/// stably by it, so pages merged in another order come out oldest first too. Events of one second
+/// keep the reverse of the document's order.
+fn oldest_first(items: &mut [&RawValue]) {
+    items.reverse();
+    #[derive(serde::Deserialize)]
+    struct When<'a> {
+        #[serde(borrow, rename = "EventTime")]
+        time: Option<&'a RawValue>,
+    }
+    let when = |item: &RawValue| -> Option<crate::time::Epoch> {
+        let raw = serde_json::from_str::<When<'_>>(item.get()).ok()?.time?;
+        match serde_json::from_str::<serde_json::Value>(raw.get()).ok()? {
+            serde_json::Value::String(s) => crate::time::parse_time(&s),
+            serde_json::Value::Number(n) => n.as_f64().map(|f| f.floor() as i64),
+            _ => None,
+        }
+    };
+    let Some(times) = items.iter().map(|i| when(i)).collect::<Option<Vec<_>>>() else {
+        return;
+    };
+    if !times.is_sorted() {
+        let mut timed: Vec<_> = times.into_iter().zip(items.iter().copied()).collect();
+        timed.sort_by_key(|(t, _)| *t);
+        for (slot, (_, item)) in items.iter_mut().zip(timed) {
+            *slot = item;
+        }
+    }
+}
+
 /// Where `,"ctail":{…}` goes: before the closing brace, or in place of the annotation a previous
 /// run of ctail-filter left as the last member (so a second pass replaces it, never duplicates it).
 fn splice_point(text: &str, event: &Event<'_>) -> usize {
@@ -303,11 +341,12 @@ mod tests {
             records(r#"{"topic":"t","payload":"{\"eventName\":\"A\"}"}"#),
             [r#"{"eventName":"A"|A"#]
         );
+        // lookup-events: newest first, read backwards.
         assert_eq!(
             records(
                 r#"{"Events":[{"EventId":"1","CloudTrailEvent":"{\"eventName\":\"B\"}"},{"CloudTrailEvent":"{\"eventName\":\"A\"}"}]}"#
             ),
-            [r#"{"eventName":"B"|B"#, r#"{"eventName":"A"|A"#]
+            [r#"{"eventName":"A"|A"#, r#"{"eventName":"B"|B"#]
         );
         // kcat carrying EventBridge.
         assert_eq!(
@@ -374,6 +413,72 @@ mod tests {
         assert_eq!(
             records(r#"{"ctail":{},"eventName":"A"}"#),
             [r#"{"ctail":{},"eventName":"A"|A"#]
+        );
+    }
+
+    /// `lookup-events` entries named by their event names, with the given `EventTime`s.
+    fn lookup(entries: &[(&str, &str)]) -> String {
+        let events: Vec<String> = entries
+            .iter()
+            .map(|(name, time)| {
+                let time = if time.is_empty() {
+                    String::new()
+                } else {
+                    format!(r#""EventTime":{time},"#)
+                };
+                format!(r#"{{"EventName":"{name}",{time}"CloudTrailEvent":"{{\"eventName\":\"{name}\"}}"}}"#)
+            })
+            .collect();
+        format!(r#"{{"Events":[{}],"NextToken":null}}"#, events.join(","))
+    }
+
+    fn names(input: &str) -> Vec<String> {
+        records(input)
+            .iter()
+            .map(|r| r.rsplit('|').next().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn lookup_events_come_out_oldest_first() {
+        // As the CLI writes it: newest first, in its local zone; two events in one second.
+        let cli = lookup(&[
+            ("D", r#""2024-05-01T02:03:00+02:00""#),
+            ("C2", r#""2024-05-01T02:02:00+02:00""#),
+            ("C1", r#""2024-05-01T02:02:00+02:00""#),
+            ("B", r#""2024-05-01T00:01:00Z""#),
+            ("A", r#""2024-05-01T02:00:00+02:00""#),
+        ]);
+        assert_eq!(names(&cli), ["A", "B", "C1", "C2", "D"]);
+        // Two pages merged oldest page first (jq '.Events += …'): still oldest first.
+        let merged = lookup(&[
+            ("B", "1714521660"),
+            ("A", "1714521600.5"),
+            ("D", "1714521780"),
+            ("C", "1714521720"),
+        ]);
+        assert_eq!(names(&merged), ["A", "B", "C", "D"]);
+        // An event without a time that reads: the document's order, backwards.
+        for odd in ["", r#""yesterday""#, "null", "{}"] {
+            let doc = lookup(&[("B", "1714521660"), ("X", odd), ("A", "1714521720")]);
+            assert_eq!(names(&doc), ["A", "X", "B"], "EventTime {odd:?}");
+        }
+        // Not an object: reported where it stands, backwards.
+        let doc = r#"{"Events":[{"CloudTrailEvent":"{\"eventName\":\"B\"}"},7,{"CloudTrailEvent":"{\"eventName\":\"A\"}"}]}"#;
+        assert_eq!(
+            records(doc),
+            [
+                r#"{"eventName":"A"|A"#,
+                "bad: malformed envelope: array element is not an object",
+                r#"{"eventName":"B"|B"#
+            ]
+        );
+        // S3's Records keep their order.
+        assert_eq!(
+            names(
+                r#"{"Records":[{"eventName":"B","eventTime":"2024-05-01T00:02:00Z"},{"eventName":"A","eventTime":"2024-05-01T00:01:00Z"}]}"#
+            ),
+            ["B", "A"]
         );
     }
 }

@@ -7,11 +7,22 @@
 //! gathered with a depth scan and joined onto one line.
 //!
 //! A multi-line value is cut short (reported as truncated) when a line that can only start a new
-//! record arrives first: one whose first byte is `{`, `[` or a timestamp, at column 0. Pretty
-//! printers indent nested content, so this keeps one broken record from swallowing the stream.
+//! record arrives first: one whose first byte is `{`, `[` or a timestamp, at column 0, where JSON
+//! allows no value (after a complete member, say). Most pretty printers indent nested content, so
+//! this keeps one broken record from swallowing the stream.
+//!
+//! But valid JSON is never cut: `json.dumps(obj, indent=0)` puts every object in an array at
+//! column 0. A `{` or `[` at column 0 where a value may stand (after `[`, `:`, or `,` in an array)
+//! is read as part of the value, and the value is checked whole when it closes. If it never closes
+//! validly, it is cut at the first such line after all, and what follows is read again from there
+//! (see [`Framer::fall_back`]).
 
 use super::scan::{minify_into, strip_ansi_into, DepthScan};
 use std::ops::Range;
+
+/// How many values cut one inside the other are read again before the rest of the stretch is
+/// read the strict way; see [`Framer::fall_back`].
+const NESTED_CUTS: u32 = 8;
 
 /// Why a stretch of input is not a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +70,9 @@ struct Gather {
     text: Vec<u8>,
     scan: DepthScan,
     line: u64,
+    /// The first line read into the value although it could also start a new record: its offset
+    /// in `text` and its number. Where the value is cut if it turns out not to be JSON.
+    resync: Option<(usize, u64)>,
 }
 
 /// An oversized value being skipped: until the end of the line, or until its depth closes.
@@ -97,6 +111,16 @@ pub struct Framer {
     gathered: Vec<u8>,
     skip: Option<Skip>,
     queued: Option<Out>,
+    /// Lines before this one were read once more after a value was cut at its resynchronisation
+    /// point (0: none yet; `u64::MAX`: to the end of the input).
+    reread_until: u64,
+    /// Values starting before this line are cut at every line that could start a record, as
+    /// if no value could span one: see [`Framer::fall_back`].
+    strict_until: u64,
+    /// Values cut one inside the other in the stretch being read again.
+    nested_cuts: u32,
+    /// Bytes put back to be read again (for tests: reading stays linear).
+    pub reread_bytes: u64,
 }
 
 impl Framer {
@@ -113,6 +137,10 @@ impl Framer {
             gathered: Vec::new(),
             skip: None,
             queued: None,
+            reread_until: 0,
+            strict_until: 0,
+            nested_cuts: 0,
+            reread_bytes: 0,
         }
     }
 
@@ -126,6 +154,9 @@ impl Framer {
         self.gather = None;
         self.skip = None;
         self.queued = None;
+        self.reread_until = 0;
+        self.strict_until = 0;
+        self.nested_cuts = 0;
     }
 
     /// Appends input. Frames returned earlier must be dropped by now.
@@ -202,6 +233,9 @@ impl Framer {
             if self.pos >= self.buf.len() {
                 if self.eof {
                     if let Some(g) = self.gather.take() {
+                        if g.resync.is_some() {
+                            return Some(self.fall_back(g));
+                        }
                         self.gathered = g.text;
                         return Some(Out::Bad(Src::Gathered, g.line, BadReason::Truncated, false));
                     }
@@ -293,10 +327,21 @@ impl Framer {
 
             if let Some(g) = &mut self.gather {
                 if starts_new_record(line) {
-                    // The value being gathered never closed: report it, then read this line afresh.
-                    let g = self.gather.take().expect("checked");
-                    self.gathered = g.text;
-                    return Some(Out::Bad(Src::Gathered, g.line, BadReason::Truncated, false));
+                    let may_be_inside = matches!(line[0], b'{' | b'[')
+                        && g.scan.value_may_follow()
+                        && g.line >= self.strict_until;
+                    if !may_be_inside {
+                        // The value being gathered never closed: report it, then read this line
+                        // afresh.
+                        let g = self.gather.take().expect("checked");
+                        if g.resync.is_some() {
+                            return Some(self.fall_back(g));
+                        }
+                        self.gathered = g.text;
+                        return Some(Out::Bad(Src::Gathered, g.line, BadReason::Truncated, false));
+                    }
+                    // `indent=0`, or a broken value followed by a record: the whole decides.
+                    g.resync.get_or_insert((g.text.len(), line_no));
                 }
                 let from = g.text.len();
                 g.text.extend_from_slice(line);
@@ -316,12 +361,19 @@ impl Framer {
                     }
                     self.gathered.clear();
                     minify_into(&g.text[..close], &mut self.gathered);
-                    self.queue_junk(&g.text[close..], line_no);
+                    if g.resync.is_some() && !is_json(&self.gathered) {
+                        return Some(self.fall_back(g));
+                    }
+                    let rest = off..g.text.len() - 1 - from;
+                    self.after_value(rest, !has_esc, start, end, line_no, g.line);
                     return Some(Out::Record(Src::Gathered, g.line));
                 }
                 if in_string {
                     // A raw newline cannot be inside a JSON string: the record was cut here.
                     let g = self.gather.take().expect("checked");
+                    if g.resync.is_some() {
+                        return Some(self.fall_back(g));
+                    }
                     self.gathered = g.text;
                     self.gathered.pop();
                     return Some(Out::Bad(Src::Gathered, g.line, BadReason::Truncated, false));
@@ -369,23 +421,26 @@ impl Framer {
                 return Some(out);
             }
             // The value goes on over the next lines (pretty-printed), or was cut.
+            let mut scan = DepthScan::default();
+            if let Some(close) = scan.feed(body) {
+                // Closed before the end of its line (the fast path saw no closer at the end).
+                self.gathered.clear();
+                self.gathered.extend_from_slice(&body[..close]);
+                let rest = b + close..line.len();
+                self.advance(next);
+                self.after_value(rest, !has_esc, start, end, line_no, line_no);
+                return Some(Out::Record(Src::Gathered, line_no));
+            }
             let mut g = Gather {
                 text: Vec::with_capacity(4096),
-                scan: DepthScan::default(),
+                scan,
                 line: line_no,
+                resync: None,
             };
             g.text.extend_from_slice(body);
             g.text.push(b'\n');
-            let closed = g.scan.feed(&g.text);
             let in_string = g.scan.in_string;
             self.advance(next);
-            if let Some(close) = closed {
-                // Closed on this line but followed by junk (the fast path saw no closer at the end).
-                self.gathered.clear();
-                self.gathered.extend_from_slice(&g.text[..close]);
-                self.queue_junk(&g.text[close..], line_no);
-                return Some(Out::Record(Src::Gathered, line_no));
-            }
             if in_string {
                 self.gathered = g.text;
                 self.gathered.pop();
@@ -395,19 +450,100 @@ impl Framer {
         }
     }
 
-    /// Text after a complete value on its line is reported after the value itself.
-    fn queue_junk(&mut self, rest: &[u8], line: u64) {
-        let junk = trim_end(rest);
-        if !is_blank(junk) {
-            self.scratch.clear();
-            self.scratch.extend_from_slice(junk.trim_ascii_start());
-            self.queued = Some(Out::Bad(
-                Src::Scratch(0..self.scratch.len()),
-                line,
-                BadReason::TrailingGarbage,
-                false,
-            ));
+    /// What follows a complete value on line `line` (the value began on `began`): `rest`, in the
+    /// line's coordinates, which start at `line_start` in `buf` (`in_buf`) or in `scratch` (its
+    /// colour codes stripped). Another value is read from there as if it began a line (documents
+    /// written back to back, `}{`), without copying, so a line of many values is read once;
+    /// anything else is reported after the value itself.
+    fn after_value(
+        &mut self,
+        rest: Range<usize>,
+        in_buf: bool,
+        line_start: usize,
+        line_end: usize,
+        line: u64,
+        began: u64,
+    ) {
+        let (from, text) = if in_buf {
+            let r = line_start + rest.start..line_start + rest.end;
+            (r.start, &self.buf[r])
+        } else {
+            (rest.start, &self.scratch[rest])
+        };
+        let lead = text.len() - text.trim_ascii_start().len();
+        let junk = from + lead..from + lead + trim_end(&text[lead..]).len();
+        match text.get(lead) {
+            None => {}
+            // The separator after an element of an array that was cut before its end, read again.
+            Some(b',') if junk.len() == 1 && began < self.reread_until => {}
+            Some(b'{' | b'[') if in_buf => {
+                self.pos = junk.start;
+                self.searched = line_end;
+                self.line = line;
+            }
+            Some(_) => {
+                if in_buf {
+                    self.scratch.clear();
+                    self.scratch.extend_from_slice(&self.buf[junk.clone()]);
+                } else {
+                    self.scratch.copy_within(junk.clone(), 0);
+                }
+                self.scratch.truncate(junk.len());
+                self.queued = Some(Out::Bad(
+                    Src::Scratch(0..junk.len()),
+                    line,
+                    BadReason::TrailingGarbage,
+                    false,
+                ));
+            }
         }
+    }
+
+    /// A value that read lines which could also start a record (`{` or `[` at column 0 where a
+    /// value may stand) did not turn out to be JSON: it is cut at the first of them and reported
+    /// as truncated, and everything from that line on is read again.
+    ///
+    /// Reading again is bounded. A value that began in the stretch being read again and fails
+    /// too fails where the first one did: both read the same bytes from the later one's start,
+    /// with its brackets innermost. So each such cut is one bracket further in, a broken record
+    /// cut a few levels deep costs a few readings, and after [`NESTED_CUTS`] of them the rest of
+    /// the stretch is read the strict way (every line that could start a record does): an
+    /// input of nothing but `[` lines is not read again once per line.
+    fn fall_back(&mut self, g: Gather) -> Out {
+        let (at, line) = g.resync.expect("only a value that read such a line falls back");
+        let end = if self.eof && self.pos >= self.buf.len() {
+            u64::MAX
+        } else {
+            self.line
+        };
+        if g.line < self.reread_until {
+            self.nested_cuts += 1;
+            if self.nested_cuts >= NESTED_CUTS {
+                self.strict_until = end;
+            }
+        } else {
+            self.nested_cuts = 0;
+        }
+        self.reread_until = end;
+        self.reread_bytes += (g.text.len() - at) as u64;
+        self.put_back(&[&g.text[at..]], line);
+        self.gathered = g.text;
+        self.gathered.truncate(at.saturating_sub(1)); // without the line break before the cut
+        Out::Bad(Src::Gathered, g.line, BadReason::Truncated, false)
+    }
+
+    /// Puts `parts` back before the unread input, to be read from line `line` on.
+    fn put_back(&mut self, parts: &[&[u8]], line: u64) {
+        let rest = &self.buf[self.pos..];
+        let mut buf = Vec::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + rest.len());
+        for p in parts {
+            buf.extend_from_slice(p);
+        }
+        buf.extend_from_slice(rest);
+        self.buf = buf;
+        self.pos = 0;
+        self.searched = 0;
+        self.line = line;
     }
 
     fn advance(&mut self, next: usize) {
@@ -434,7 +570,17 @@ impl Framer {
     }
 }
 
-/// A line that can only be the start of a new record, never the inside of an indented one.
+/// Whether a value read speculatively (see [`Framer::fall_back`]) is JSON after all. Nesting
+/// too deep to check is not proof of a cut: the decoder reports it for what it is.
+fn is_json(minified: &[u8]) -> bool {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(minified) {
+        Ok(_) => true,
+        Err(e) => e.to_string().contains("recursion limit"),
+    }
+}
+
+/// A line that could start a new record: never the inside of an indented one, and inside a value
+/// printed without indentation only where [`DepthScan::value_may_follow`].
 fn starts_new_record(line: &[u8]) -> bool {
     match line.first() {
         Some(b'{' | b'[') => true,
@@ -461,10 +607,6 @@ fn trim_end(b: &[u8]) -> &[u8] {
     &b[..n]
 }
 
-fn is_blank(b: &[u8]) -> bool {
-    b.iter().all(u8::is_ascii_whitespace)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,6 +614,11 @@ mod tests {
     /// Frames `input` fed in chunks of `chunk` bytes (alternately copied and handed over with a
     /// little headroom); returns (kind, line, text) triples.
     fn frames(input: &[u8], chunk: usize, max: usize) -> Vec<(String, u64, String)> {
+        frames_counted(input, chunk, max).0
+    }
+
+    /// As [`frames`], with the bytes the framer read twice.
+    fn frames_counted(input: &[u8], chunk: usize, max: usize) -> (Vec<(String, u64, String)>, u64) {
         let mut f = Framer::new(max);
         let mut out = Vec::new();
         let mut collect = |f: &mut Framer| {
@@ -505,7 +652,7 @@ mod tests {
         }
         f.finish();
         collect(&mut f);
-        out
+        (out, f.reread_bytes)
     }
 
     fn recs(v: &[(String, u64, String)]) -> Vec<(u64, &str)> {
@@ -600,5 +747,229 @@ mod tests {
         let v = frames(input.as_bytes(), 1000, 12);
         assert_eq!(recs(&v), [(9, "{\"b\":2}")]);
         assert_eq!(v[0].0, "bad:TooLarge");
+    }
+
+    fn bads(v: &[(String, u64, String)]) -> Vec<(&str, u64)> {
+        v.iter()
+            .filter(|x| x.0.starts_with("bad"))
+            .map(|x| (x.0.as_str(), x.1))
+            .collect()
+    }
+
+    /// `json.dumps(obj, indent=0)`: every element of an array at column 0, `[` as well as `{`.
+    #[test]
+    fn valid_json_with_no_indentation_is_read_whole() {
+        let input = b"{\n\"a\": [\n{\n\"b\": 1\n},\n{\n\"c\": [\n[\n2\n],\n[]\n]\n}\n],\n\"d\": {}\n}\n{\n\"e\": 5\n}\n";
+        for chunk in [1, 2, 7, 1000] {
+            let v = frames(input, chunk, 1 << 20);
+            assert_eq!(
+                recs(&v),
+                [
+                    (1, r#"{"a":[{"b":1},{"c":[[2],[]]}],"d":{}}"#),
+                    (17, r#"{"e":5}"#)
+                ],
+                "chunk {chunk}"
+            );
+            assert_eq!(bads(&v), [], "chunk {chunk}");
+        }
+    }
+
+    /// A broken record is cut where the first line that could start a record stood, and read
+    /// again from there: the records after it come out, with their own line numbers.
+    #[test]
+    fn a_broken_value_is_cut_at_its_first_column_0_line_and_read_again() {
+        // Cut after `[`: `{"b":1}` could be its element; `{"c":2}` after it cannot.
+        let input = b"{\n\"a\": [\n{\"b\":1}\n{\n\"c\": [\n{\n\"d\": 3\n}\n]\n}\n";
+        for chunk in [1, 3, 1000] {
+            let v = frames(input, chunk, 1 << 20);
+            assert_eq!(
+                recs(&v),
+                [(3, r#"{"b":1}"#), (4, r#"{"c":[{"d":3}]}"#)],
+                "chunk {chunk}"
+            );
+            assert_eq!(bads(&v), [("bad:Truncated", 1)], "chunk {chunk}");
+            assert_eq!(
+                v[0].2, "{\n\"a\": [",
+                "what is reported is what came before the cut"
+            );
+        }
+        // Balanced brackets that are no JSON: checked whole, then cut.
+        let v = frames(b"{\n\"a\": [\n{\"b\":1}\n}\n}\n{\"e\":5}\n", 4, 1 << 20);
+        assert_eq!(recs(&v), [(3, r#"{"b":1}"#), (6, r#"{"e":5}"#)]);
+        assert_eq!(
+            bads(&v),
+            [("bad:Truncated", 1), ("bad:NotJson", 4), ("bad:NotJson", 5)]
+        );
+        // Cut inside a string after such a line: the same.
+        let v = frames(b"{\n\"a\": [\n{\"b\":1}\n\"cut\n{\"e\":5}\n", 1000, 1 << 20);
+        assert_eq!(recs(&v), [(3, r#"{"b":1}"#), (5, r#"{"e":5}"#)]);
+        assert_eq!(bads(&v), [("bad:Truncated", 1), ("bad:NotJson", 4)]);
+    }
+
+    /// An S3 document cut short: its complete records come out, the separators between them are
+    /// no error, and the cut one is reported where it starts.
+    #[test]
+    fn a_truncated_document_gives_up_its_complete_records() {
+        let input = b"{\n\"Records\": [\n{\n\"a\": 1\n},\n{\n\"b\": [\n{}\n]\n},\n{\n\"c\": ";
+        for chunk in [1, 5, 1000] {
+            let v = frames(input, chunk, 1 << 20);
+            assert_eq!(
+                recs(&v),
+                [(3, r#"{"a":1}"#), (6, r#"{"b":[{}]}"#)],
+                "chunk {chunk}"
+            );
+            assert_eq!(
+                bads(&v),
+                [("bad:Truncated", 1), ("bad:Truncated", 11)],
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn documents_written_back_to_back() {
+        let input = b"{\n\"a\": 1\n}{\n\"b\": 2\n}{}[1]{\n\"c\": 3\n} x\n";
+        for chunk in [1, 4, 1000] {
+            let v = frames(input, chunk, 1 << 20);
+            assert_eq!(
+                recs(&v),
+                [
+                    (1, r#"{"a":1}"#),
+                    (3, r#"{"b":2}"#),
+                    (5, "{}"),
+                    (5, "[1]"),
+                    (5, r#"{"c":3}"#)
+                ],
+                "chunk {chunk}"
+            );
+            assert_eq!(bads(&v), [("bad:TrailingGarbage", 7)], "chunk {chunk}");
+        }
+    }
+
+    /// A line of many values, or of many opening brackets at column 0, is not read once per
+    /// value or per line.
+    #[test]
+    fn reading_again_stays_linear() {
+        let mut line = b"{}".repeat(200_000);
+        line.extend_from_slice(b"{\n");
+        let started = std::time::Instant::now();
+        let (v, reread) = frames_counted(&line, 1 << 16, 1 << 20);
+        assert_eq!(recs(&v).len(), 200_000);
+        assert_eq!(reread, 0);
+        let mut nested = b"{\"a\": [\n".to_vec();
+        nested.extend_from_slice(&b"[\n".repeat(100_000));
+        nested.extend_from_slice(b"{\"b\":1}\n");
+        let (v, reread) = frames_counted(&nested, 1 << 16, 1 << 30);
+        assert_eq!(recs(&v), [(100_002, r#"{"b":1}"#)]);
+        assert!(
+            reread <= 10 * nested.len() as u64,
+            "{reread} bytes read again of {}",
+            nested.len()
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    use proptest::prelude::*;
+    use serde::Serialize;
+    use serde_json::Value;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i32>().prop_map(Value::from),
+            "[a-z{}\\[\\],:\" \\\\\n\t]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(5, 48, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec(("[a-z]{1,3}", inner), 0..5)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A document: an object or an array, as records and envelopes are.
+    fn document() -> impl Strategy<Value = Value> {
+        json_value().prop_map(|v| match v {
+            Value::Array(_) | Value::Object(_) => v,
+            other => Value::Array(vec![other]),
+        })
+    }
+
+    fn pretty(v: &Value, indent: &[u8], crlf: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(
+            &mut out,
+            serde_json::ser::PrettyFormatter::with_indent(indent),
+        );
+        v.serialize(&mut ser).unwrap();
+        if crlf {
+            out = String::from_utf8(out).unwrap().replace('\n', "\r\n").into_bytes();
+        }
+        out
+    }
+
+    /// The values each record holds, compact (a line may hold several written back to back).
+    fn values(v: &[(String, u64, String)]) -> Vec<String> {
+        let mut out = Vec::new();
+        for (_, _, text) in v.iter().filter(|x| x.0 == "rec") {
+            for value in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
+                out.push(value.expect("a framed record is JSON").to_string());
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Valid JSON is never cut, however it is laid out.
+        #[test]
+        fn valid_documents_come_out_whole(
+            docs in prop::collection::vec(document(), 1..5),
+            indent in prop::sample::select(vec!["", " ", "\t", "    "]),
+            crlf in any::<bool>(),
+            back_to_back in any::<bool>(),
+            chunk in 1usize..200,
+        ) {
+            let mut input = Vec::new();
+            for d in &docs {
+                input.extend(pretty(d, indent.as_bytes(), crlf));
+                if !back_to_back {
+                    input.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+                }
+            }
+            let v = frames(&input, chunk, 1 << 20);
+            prop_assert_eq!(bads(&v), vec![]);
+            prop_assert_eq!(values(&v), docs.iter().map(Value::to_string).collect::<Vec<_>>());
+        }
+
+        /// A document cut anywhere, then good ones: the good ones all come out, and reading again
+        /// stays within a few times the input.
+        #[test]
+        fn good_documents_after_a_cut_one_come_out(
+            cut_doc in document(),
+            cut_at in any::<prop::sample::Index>(),
+            docs in prop::collection::vec(document(), 1..4),
+            indents in prop::collection::vec(prop::sample::select(vec!["", " ", "\t"]), 5),
+            chunk in 1usize..200,
+        ) {
+            let whole = pretty(&cut_doc, indents[4].as_bytes(), false);
+            prop_assume!(whole.len() > 1);
+            let mut input = whole[..cut_at.index(whole.len() - 1).max(1)].to_vec();
+            input.push(b'\n');
+            for (d, indent) in docs.iter().zip(&indents) {
+                input.extend(pretty(d, indent.as_bytes(), false));
+                input.push(b'\n');
+            }
+            let (v, reread) = frames_counted(&input, chunk, 1 << 20);
+            prop_assert!(!bads(&v).is_empty());
+            let got = values(&v);
+            let want: Vec<String> = docs.iter().map(Value::to_string).collect();
+            prop_assert!(got.len() >= want.len(), "{:?}", got);
+            prop_assert_eq!(&got[got.len() - want.len()..], &want[..]);
+            prop_assert!(reread <= 4 * input.len() as u64, "{} read again of {}", reread, input.len());
+        }
     }
 }

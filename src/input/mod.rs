@@ -1,4 +1,5 @@
-//! Input: reading files and stdin on a thread of its own, framing, and unwrapping envelopes.
+//! Input: reading files and stdin on a thread of its own, framing, and unwrapping envelopes; S3
+//! trail files are read in delivery order ([`order`]).
 //!
 //! The reader thread hands over chunks as they arrive (a pipe's `read` returns what is there), so
 //! the pipeline sees when input goes idle and can flush, and gzip is inflated on the other core.
@@ -6,6 +7,7 @@
 pub mod batch;
 pub mod envelope;
 pub mod framer;
+pub mod order;
 pub mod parallel;
 pub mod scan;
 

@@ -3,7 +3,8 @@
 //!
 //! None of these recurse, so no input controls the stack depth.
 
-/// Tracks where a JSON value ends when it arrives over several lines.
+/// Tracks where a JSON value ends when it arrives over several lines, and enough of its grammar
+/// to tell whether a value may stand next (see [`DepthScan::value_may_follow`]).
 #[derive(Debug, Default, Clone)]
 pub struct DepthScan {
     /// Open `{` and `[` not yet closed.
@@ -13,6 +14,12 @@ pub struct DepthScan {
     escaped: bool,
     /// Whether the first opening bracket has been seen.
     pub started: bool,
+    /// The last byte outside strings that was not whitespace (`"` for a string's end).
+    last: u8,
+    /// One bit per open container, set for an array: bit `d % 64` of word `d / 64` is the
+    /// container opened at depth `d`. Grows only with the nesting, which `--max-record-bytes`
+    /// bounds.
+    arrays: Vec<u64>,
 }
 
 impl DepthScan {
@@ -40,23 +47,58 @@ impl DepthScan {
                 }
             } else {
                 match c {
+                    b' ' | b'\t' | b'\r' | b'\n' => {
+                        i += 1;
+                        continue;
+                    }
                     b'"' => self.in_string = true,
                     b'{' | b'[' => {
-                        self.depth += 1;
+                        self.open(c == b'[');
                         self.started = true;
                     }
                     b'}' | b']' => {
                         self.depth = self.depth.saturating_sub(1);
                         if self.started && self.depth == 0 {
+                            self.last = c;
                             return Some(i + 1);
                         }
                     }
                     _ => {}
                 }
+                self.last = c;
             }
             i += 1;
         }
         None
+    }
+
+    fn open(&mut self, array: bool) {
+        let (word, bit) = ((self.depth / 64) as usize, self.depth % 64);
+        if word >= self.arrays.len() {
+            self.arrays.resize(word + 1, 0);
+        }
+        if array {
+            self.arrays[word] |= 1 << bit;
+        } else {
+            self.arrays[word] &= !(1 << bit);
+        }
+        self.depth += 1;
+    }
+
+    /// Whether JSON allows a value (an object or an array, say) right after what was scanned:
+    /// after `[`, after `:`, or after `,` inside an array. When it does not, a `{` that comes
+    /// next cannot belong to this value, whatever came before: the value is broken there.
+    pub fn value_may_follow(&self) -> bool {
+        match self.last {
+            b'[' | b':' => !self.in_string,
+            b',' if !self.in_string && self.depth > 0 => {
+                let d = self.depth - 1;
+                self.arrays
+                    .get((d / 64) as usize)
+                    .is_some_and(|w| w & (1 << (d % 64)) != 0)
+            }
+            _ => false,
+        }
     }
 }
 
@@ -212,5 +254,34 @@ mod tests {
         for bad in [r#""\x""#, r#""\ud83d""#, r#""abc"#, r#""\u12""#] {
             assert!(!unescape_into(bad.as_bytes(), &mut Vec::new()), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_value_may_follow_only_where_json_allows_one() {
+        let after = |text: &str| {
+            let mut s = DepthScan::default();
+            s.feed(text.as_bytes());
+            s.value_may_follow()
+        };
+        for yes in [r#"{"a": ["#, r#"{"a":"#, r#"{"a": [1,"#, r#"[{"b":[]},"#, "[[["] {
+            assert!(after(yes), "{yes}");
+        }
+        for no in [
+            r#"{"a": 1,"#,
+            r#"{"a": [1]"#,
+            r#"{"#,
+            r#"{"a""#,
+            r#"{"a": "x:"#,
+            r#"{"a": "[,"#,
+            r#"{"a": [{}],"#,
+            "",
+        ] {
+            assert!(!after(no), "{no}");
+        }
+        // The array/object stack survives many levels.
+        let deep = format!("{}{}", r#"{"a":["#.repeat(100), r#"{"b":1},"#);
+        assert!(after(&deep));
+        let deep = format!("{}{}", r#"{"a":["#.repeat(100), r#"{"b":{"c":1,"#);
+        assert!(!after(&deep));
     }
 }

@@ -101,7 +101,8 @@ pub struct Cli {
     /// CloudTrail delivers about 5 minutes late on average and up to about 15, out of order, so a
     /// session is often used before the event that created it arrives. Such an event is held and
     /// released, annotated, the moment its creating event arrives; or `unlinked` once DURATION has
-    /// passed in event time (against the largest eventTime seen) or in wall time since it arrived
+    /// passed in event time (against the latest eventTime two records have reached: one far-off
+    /// record alone never moves it) or in wall time since it arrived
     /// (so an idle live stream never sits on it). Events of known sessions are never delayed, and
     /// a session released unlinked once does not delay its later events again. End of input and
     /// SIGINT/SIGTERM release everything. Units: ms, s, m, h, d.

@@ -2,8 +2,9 @@
 //!
 //! CloudTrail delivers late and out of order, so a session is often used before the event that
 //! created it arrives. Such an event is held (a copy of its bytes) and released the moment its
-//! session is linked, or `unlinked` once the window passes: in event time, against the largest
-//! `eventTime` seen, or in wall time since it arrived (so an idle live stream never sits on it).
+//! session is linked, or `unlinked` once the window passes: in event time, against the latest
+//! `eventTime` two recent records have reached (one far-off record alone never moves it), or in
+//! wall time since it arrived (so an idle live stream never sits on it).
 //! With `--settle`, events of young sessions also wait until a colliding creator could no longer
 //! arrive. Memory is bounded by `--max-held`: on overflow the oldest goes out as it stands.
 //! Nothing held is ever dropped: the end of input and shutdown release everything.
@@ -65,8 +66,18 @@ pub struct HoldBuffer {
     wall: Duration,
     pub settle: Epoch,
     watermark: Epoch,
+    /// The eventTimes of the latest records: the watermark is the [`AGREE`]-th largest of
+    /// them, so that one or two far-off times (a broken clock, a forged record) cannot move it.
+    recent: [Epoch; RECENT],
+    seen: usize,
     pub stats: HoldStats,
 }
+
+/// How many recent eventTimes the watermark is taken from.
+const RECENT: usize = 8;
+/// How many of them must have reached a time for the watermark to reach it: one far-off time
+/// alone never moves it.
+const AGREE: usize = 2;
 
 impl HoldBuffer {
     /// `window` in event time, `wall` in wall time since arrival (the same in use; tests shorten it).
@@ -81,6 +92,8 @@ impl HoldBuffer {
             wall: wall.max(settle),
             settle: settle.as_secs() as Epoch,
             watermark: Epoch::MIN,
+            recent: [Epoch::MIN; RECENT],
+            seen: 0,
             stats: HoldStats::default(),
         }
     }
@@ -108,8 +121,22 @@ impl HoldBuffer {
         self.watermark
     }
 
+    /// Takes one record's eventTime into the watermark: the largest time that at least
+    /// [`AGREE`] of the latest [`RECENT`] records have reached. A single record from a broken
+    /// clock or a forger cannot let every held call go out unlinked; a real jump (a gap in a
+    /// backfill) is followed after [`AGREE`] records.
     pub fn observe(&mut self, event_time: Epoch) {
-        self.watermark = self.watermark.max(event_time);
+        self.recent[self.seen % RECENT] = event_time;
+        self.seen += 1;
+        // The AGREE-th largest: count, for each, how many are at least as late.
+        let agreed = self
+            .recent
+            .iter()
+            .copied()
+            .filter(|&t| self.recent.iter().filter(|&&u| u >= t).count() >= AGREE)
+            .max()
+            .unwrap_or(Epoch::MIN);
+        self.watermark = self.watermark.max(agreed);
     }
 
     /// Holds an event; returns the oldest one when the buffer was full.
@@ -228,6 +255,7 @@ mod tests {
             Duration::ZERO,
         );
         h.observe(1000);
+        h.observe(1000);
         assert!(h.push(held(1, 1000)).is_none());
         assert!(h.push(held(2, 1001)).is_none());
         assert!(h.push(held(1, 1002)).is_none());
@@ -236,6 +264,7 @@ mod tests {
         assert_eq!(out.iter().map(|x| x.event_time).collect::<Vec<_>>(), [1000, 1002]);
         assert_eq!(h.len(), 1);
         assert!(h.pop_due(Instant::now()).is_none());
+        h.observe(1901);
         h.observe(1901);
         assert_eq!(h.pop_due(Instant::now()).map(|x| x.event_time), Some(1001));
         assert!(h.is_empty());
@@ -249,6 +278,39 @@ mod tests {
         h.take_waiting(9, &mut out);
         assert_eq!(out.len(), 3);
         assert!(h.is_empty());
+    }
+
+    #[test]
+    fn one_far_off_time_does_not_move_the_watermark() {
+        let mut h = HoldBuffer::new(
+            Duration::from_secs(900),
+            Duration::from_secs(900),
+            10,
+            Duration::ZERO,
+        );
+        h.observe(1_000_000_000);
+        h.observe(1000);
+        assert_eq!(h.watermark(), 1000, "the far one, first, is outvoted");
+        for t in 1001..1010 {
+            h.observe(t);
+        }
+        h.observe(2_000_000_000);
+        assert_eq!(h.watermark(), 1009, "and so is a far one later");
+        h.observe(1010);
+        assert_eq!(h.watermark(), 1010);
+        // A real jump (a gap in a backfill): the watermark follows once two records agree.
+        let mut h = HoldBuffer::new(
+            Duration::from_secs(900),
+            Duration::from_secs(900),
+            10,
+            Duration::ZERO,
+        );
+        h.observe(1000);
+        h.observe(1001);
+        h.observe(100_000);
+        assert_eq!(h.watermark(), 1001);
+        h.observe(100_001);
+        assert_eq!(h.watermark(), 100_000);
     }
 
     #[test]

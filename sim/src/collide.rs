@@ -5,7 +5,7 @@ use crate::mint::{Ask, Via};
 use crate::people::mix_for;
 
 /// Session names that shared tooling hard-codes, which is how real collisions happen.
-const SHARED_NAMES: [&str; 4] = ["deploy", "terraform", "maintenance", "admin-session"];
+pub const SHARED_NAMES: [&str; 4] = ["deploy", "terraform", "maintenance", "admin-session"];
 
 impl Gen {
     /// Collision pair number `k` at about `t`. Every third pair is indistinguishable: both people
@@ -60,7 +60,7 @@ impl Gen {
                 key: Some(key.clone()),
                 via: Via::Role,
             };
-            let (mut child, _) = self.assume(parent, t, ask);
+            let (mut child, _) = self.assume(&parent.tagged("assume-role-collision", k), t, ask);
             child.collision = true;
             children.push(child);
         }

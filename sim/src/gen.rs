@@ -7,7 +7,7 @@ use crate::ids;
 use crate::json::W;
 use crate::org::Org;
 use crate::rng::Rng;
-use crate::Truth;
+use crate::{TrapTag, Traps, Truth};
 use std::collections::HashSet;
 
 /// A generated record before the final time sort.
@@ -26,16 +26,19 @@ pub struct Gen {
     minted: HashSet<(String, i64)>,
     /// Reused render buffer.
     scratch: W,
+    /// The hard cases to inject.
+    pub traps: Traps,
 }
 
 impl Gen {
-    pub fn new(rng: Rng, org: Org) -> Self {
+    pub fn new(rng: Rng, org: Org, traps: Traps) -> Self {
         Gen {
             rng,
             org,
             out: Vec::new(),
             minted: HashSet::new(),
             scratch: W::with_capacity(4096),
+            traps,
         }
     }
 
@@ -56,6 +59,10 @@ impl Gen {
             person: a.and_then(|a| a.person.clone()),
             collision: a.is_some_and(|a| a.collision),
             creates,
+            trap: a.and_then(|a| a.trap).map(|(kind, case)| TrapTag {
+                kind: kind.to_owned(),
+                case,
+            }),
         };
         self.out.push(Raw { t, json, truth });
     }

@@ -271,9 +271,20 @@ pub struct Actor {
     pub origin: Option<Origin>,
     pub person: Option<String>,
     pub collision: bool,
+    /// The injected hard case this actor's calls belong to (kind, instance); inherited by the
+    /// sessions it mints.
+    pub trap: Option<(&'static str, u32)>,
 }
 
 impl Actor {
+    /// This actor, tagged as part of trap `kind` instance `case`.
+    pub fn tagged(&self, kind: &'static str, case: usize) -> Actor {
+        Actor {
+            trap: Some((kind, case as u32)),
+            ..self.clone()
+        }
+    }
+
     /// A session minted by this actor: same client, same origin, new identity.
     pub fn child(&self, id: Ident, home: usize, mix: Mix) -> Actor {
         Actor {

@@ -48,12 +48,17 @@ impl Gen {
             origin: Some(self.org.origin(person)),
             person: Some(person.selector()),
             collision: false,
+            trap: None,
         };
         (actor, tool.style)
     }
 
-    /// The role session name a tool would pick.
+    /// The role session name a tool would pick (or, with the shared-names trap, one that
+    /// shared scripts hard-code, whoever runs them).
     pub fn session_name(&mut self, style: Style, p: usize, t: i64) -> String {
+        if self.traps.shared_names > 0.0 && self.rng.chance(self.traps.shared_names) {
+            return (*self.rng.pick(&crate::collide::SHARED_NAMES)).to_owned();
+        }
         match style {
             // botocore names the session after the client's creation time, a moment before the call.
             Style::Botocore => format!("botocore-session-{}", t - self.rng.range(0, 2)),
@@ -339,6 +344,7 @@ impl Gen {
             }),
             person: Some(subject),
             collision: false,
+            trap: None,
         };
         let ask = Ask {
             role,

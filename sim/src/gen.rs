@@ -8,7 +8,7 @@ use crate::json::W;
 use crate::org::Org;
 use crate::rng::Rng;
 use crate::{TrapTag, Traps, Truth};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A generated record before the final time sort.
 pub struct Raw {
@@ -28,6 +28,11 @@ pub struct Gen {
     scratch: W,
     /// The hard cases to inject.
     pub traps: Traps,
+    /// IAM users made up for traps (same-named users of different accounts), by (account,
+    /// name), with their browser.
+    pub twins: HashMap<(usize, String), (Actor, String)>,
+    /// Identifiers traps make up once and reuse (an account's EKS provider, Cognito pool).
+    pub memo: HashMap<String, String>,
 }
 
 impl Gen {
@@ -39,6 +44,8 @@ impl Gen {
             minted: HashSet::new(),
             scratch: W::with_capacity(4096),
             traps,
+            twins: HashMap::new(),
+            memo: HashMap::new(),
         }
     }
 

@@ -37,6 +37,8 @@ pub enum Ident {
         ec2: Option<String>,
         /// OIDC provider of a web-identity session (`webIdFederationData.federatedProvider`).
         web: Option<String>,
+        /// `webIdFederationData.attributes` (a JSON object; Cognito names the identity there).
+        web_attrs: Option<String>,
     },
     Federated {
         acct: String,
@@ -159,6 +161,7 @@ impl Ident {
                 source_identity,
                 ec2,
                 web,
+                web_attrs,
                 ..
             } => {
                 w.str("type", "AssumedRole")
@@ -174,7 +177,11 @@ impl Ident {
                 w.str("accountId", acct).str("userName", role_name).end();
                 w.obj("webIdFederationData");
                 if let Some(p) = web {
-                    w.str("federatedProvider", p).obj("attributes").end();
+                    w.str("federatedProvider", p);
+                    match web_attrs {
+                        Some(a) => w.raw("attributes", a),
+                        None => w.obj("attributes").end(),
+                    };
                 }
                 w.end();
                 w.obj("attributes").str("creationDate", &ids::iso(*created));

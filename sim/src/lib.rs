@@ -15,6 +15,7 @@ mod org;
 mod people;
 mod rng;
 mod signin;
+mod traps;
 
 pub use deliver::{deliver, delivery_order, Delivery};
 
@@ -272,6 +273,9 @@ pub fn simulate(cfg: &Config) -> Vec<SimEvent> {
         // Leave room before t for the two people to sign in.
         let t = g.rng.range(start + 1500, (end - 600).max(start + 1500));
         g.collision(k, t);
+    }
+    if cfg.traps.any() {
+        g.traps(start, end);
     }
     let root_ok = g.org.people[0].kind == org::Kind::Iam;
     let n_people = g.org.people.len();

@@ -99,6 +99,8 @@ impl Gen {
                     mix: Mix::Admin,
                     key: None,
                     via: Via::Role,
+                    web_attrs: None,
+                    owner_only: false,
                 };
                 self.assume(client, t, ask)
             }
@@ -128,6 +130,8 @@ impl Gen {
                     mix: mix_for(rname),
                     key: None,
                     via: Via::Saml(&idp, &q, &issuer),
+                    web_attrs: None,
+                    owner_only: false,
                 };
                 self.assume(&c, t, ask)
             }
@@ -158,6 +162,8 @@ impl Gen {
                     mix: mix_for(PERMISSION_SETS[ps]),
                     key: None,
                     via: Via::Saml(&idp, &q, &issuer),
+                    web_attrs: None,
+                    owner_only: false,
                 };
                 self.assume(&c, t, ask)
             }
@@ -184,6 +190,8 @@ impl Gen {
             mix: mix_for(rname),
             key: None,
             via: Via::Role,
+            web_attrs: None,
+            owner_only: false,
         };
         let (mut c, t) = self.assume(parent, t, ask);
         let n = self.rng.range(3, 25) as usize;
@@ -202,6 +210,8 @@ impl Gen {
                 mix: Mix::ReadOnly,
                 key: None,
                 via: Via::Role,
+                web_attrs: None,
+                owner_only: false,
             };
             let (mut c3, t2) = self.assume(&c, t2, ask);
             let n = self.rng.range(3, 15) as usize;
@@ -354,6 +364,8 @@ impl Gen {
             mix: Mix::Deploy,
             key: None,
             via: Via::Web(&provider),
+            web_attrs: None,
+            owner_only: false,
         };
         let (mut s, t) = self.assume(&client, t, ask);
         s.ua = tool_ua;

@@ -22,6 +22,8 @@ pub enum Ident {
         acct: String,
         key: Option<String>,
         created: Option<i64>,
+        /// An AssumeRoot task session (`sessionContext.assumedRoot`), not the root user.
+        assumed: bool,
     },
     Assumed {
         acct: String,
@@ -142,13 +144,27 @@ impl Ident {
                     user_session_context(w, *c, *mfa);
                 }
             }
-            Ident::Root { acct, key, created } => {
+            Ident::Root {
+                acct,
+                key,
+                created,
+                assumed,
+            } => {
                 w.str("type", "Root")
                     .str("principalId", acct)
                     .str("arn", &self.arn());
                 w.str("accountId", acct).opt_str("accessKeyId", key.as_deref());
-                if let Some(c) = created {
-                    user_session_context(w, *c, true);
+                match (created, assumed) {
+                    (Some(c), true) => {
+                        // AssumeRoot's task session: attributes and the flag, no issuer.
+                        w.obj("sessionContext").obj("attributes");
+                        w.str("creationDate", &ids::iso(*c))
+                            .str("mfaAuthenticated", "false")
+                            .end();
+                        w.str("assumedRoot", "true").end();
+                    }
+                    (Some(c), false) => user_session_context(w, *c, true),
+                    (None, _) => {}
                 }
             }
             Ident::Assumed {

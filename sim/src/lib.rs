@@ -14,6 +14,7 @@ mod mint;
 mod org;
 mod people;
 mod rng;
+mod recycle;
 mod signin;
 mod traps;
 

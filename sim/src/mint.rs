@@ -327,6 +327,56 @@ impl Gen {
         (a.child(id, a.home, Mix::ReadOnly), t)
     }
 
+    /// AssumeRoot by a management-account session `a`: a root task session on member account
+    /// `target` (at most 900 s), logged in the caller's account; the child is `Root` with
+    /// `assumedRoot`, known by its key only. `key`: a recycled key to hand out.
+    pub fn assume_root(&mut self, a: &Actor, t: i64, target: usize, key: Option<String>) -> Actor {
+        const TASKS: [&str; 3] = [
+            "S3UnlockBucketPolicy",
+            "IAMDeleteRootUserCredentials",
+            "SQSUnlockQueuePolicy",
+        ];
+        let target_id = self.org.accounts[target].id.clone();
+        let key = key.unwrap_or_else(|| self.temp_key(target));
+        let duration = 900;
+        let task = *self.rng.pick(&TASKS);
+        let mut req = W::with_capacity(200);
+        req.open().str("targetPrincipal", &target_id);
+        req.obj("taskPolicyArn")
+            .str("arn", &format!("arn:aws:iam::aws:policy/root-task/{task}"))
+            .end();
+        req.num("durationSeconds", duration).end();
+        let mut resp = W::with_capacity(900);
+        resp.open();
+        credentials(&mut resp, self, &key, t + duration);
+        resp.end();
+        let caller_acct = a.id.account().to_owned();
+        let (eid, rid) = (self.uuid(), self.uuid());
+        let mut ev = Ev::api(
+            Who::Id(&a.id, None),
+            t,
+            "sts.amazonaws.com",
+            "AssumeRoot",
+            "us-east-1",
+            &a.ip,
+            &a.ua,
+            &caller_acct,
+            eid,
+        );
+        ev.req = Some(req.done());
+        ev.resp = Some(resp.done());
+        ev.request_id = Some(rid);
+        ev.tls = Some((a.tls13, "sts.us-east-1.amazonaws.com".into()));
+        self.emit(&ev, Some(a), true);
+        let id = Ident::Root {
+            acct: target_id,
+            key: Some(key),
+            created: Some(t),
+            assumed: true,
+        };
+        a.child(id, target, Mix::Admin)
+    }
+
     /// A service (EC2 for an instance profile, Lambda for a function) assuming a role; the shape
     /// follows the real records: AWSService caller, credentials only, sharedEventID, no TLS.
     /// `client` is the workload that will use the session (its IP, UA and truth).

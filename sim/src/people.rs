@@ -310,6 +310,7 @@ impl Gen {
             acct,
             key: None,
             created: None,
+            assumed: false,
         };
         a.home = 0;
         a.origin = Some(Origin {

@@ -4,6 +4,7 @@ use crate::api::Mix;
 use crate::gen::Gen;
 use crate::ident::{Actor, Ident};
 use crate::ids;
+use crate::mint::{Ask, Via};
 use crate::org::{Kind, Person};
 use crate::Origin;
 
@@ -38,6 +39,13 @@ impl Gen {
         for k in 0..tr.spoofed_collision {
             let t = at(self);
             self.spoofed_collision(k, t);
+        }
+        for k in 0..tr.recycled {
+            self.recycled(k, start, end);
+        }
+        for k in 0..tr.root {
+            let t = at(self);
+            self.root_beside_assume_root(k, t);
         }
     }
 
@@ -142,6 +150,24 @@ impl Gen {
         }
         let users = ["svc-reporting", "svc-billing"].map(|name| self.twin(0, name).0);
         (0, users)
+    }
+
+    /// A role session of `client` on role `rname` of its own account, named `sess` (a
+    /// management-account session to call AssumeRoot from, a first hop).
+    pub fn role_session(&mut self, client: &Actor, t: i64, rname: &str, sess: &str) -> (Actor, i64) {
+        let role = self.org.role(client.home, rname);
+        let ask = Ask {
+            role,
+            sess: sess.to_owned(),
+            source_identity: None,
+            duration: 3600,
+            mix: Mix::Admin,
+            key: None,
+            via: Via::Role,
+            web_attrs: None,
+            owner_only: false,
+        };
+        self.assume(client, t, ask)
     }
 
     /// Account `m`'s IRSA role and its cluster's OIDC provider, made on first use.

@@ -176,6 +176,47 @@ impl Gen {
         (s, t)
     }
 
+    /// ConsoleLogin of a federated role session `a` (a SAML sign-in to the console): the record
+    /// shows the role session itself; the console then runs on that session, rotating its keys.
+    pub fn console_login_federated(&mut self, a: &Actor, browser: &str, t: i64) -> Actor {
+        let acct = a.id.account().to_owned();
+        let login = format!(
+            "https://console.aws.amazon.com/console/home?region={}#",
+            self.org.accounts[a.home].region
+        );
+        let mut x = W::with_capacity(160);
+        x.open().str("LoginTo", &login);
+        x.str("MobileVersion", "No").str("MFAUsed", "No").end();
+        let eid = self.uuid();
+        let mut ev = Ev::api(
+            Who::Id(&a.id, None),
+            t,
+            "signin.amazonaws.com",
+            "ConsoleLogin",
+            "us-east-1",
+            &a.ip,
+            browser,
+            &acct,
+            eid,
+        );
+        ev.resp = Some("{\"ConsoleLogin\":\"Success\"}".into());
+        ev.extra = Some(x.done());
+        ev.read_only = Some(false);
+        ev.event_type = "AwsConsoleSignIn";
+        ev.tls = Some((true, "signin.aws.amazon.com".into()));
+        // It mints nothing: the console session is the role session the sign-in names.
+        self.emit(&ev, Some(a), false);
+        let mut s = a.clone();
+        s.mix = Mix::Console;
+        s.ua = "AWS Internal".into();
+        s.console = Some(Console {
+            // The console's first call already carries a key of its own.
+            key_until: t,
+            browser: browser.to_owned(),
+        });
+        s
+    }
+
     /// Identity Center's GetRoleCredentials in the identity account (an AwsServiceEvent);
     /// `a` is the user's client, carrying the truth.
     pub fn sso_role_credentials(&mut self, a: &Actor, t: i64, user_id: &str, perm_set: &str, member: usize) {

@@ -37,6 +37,16 @@ fn same_origin(got: &Value, want: &Value) -> bool {
             _ => got["name"].as_str().is_some() && got["name"] == want["name"],
         };
     }
+    if got["type"] == "IAMUser" && !got["arn"].as_str().is_some_and(|a| a.starts_with("arn:")) {
+        // A user first seen on a failed sign-in, which names it by principal id, account and
+        // user name only: the same user when account and name agree.
+        let want_arn = want["arn"].as_str().unwrap_or("");
+        let (head, name) = want_arn.split_once(":user/").unwrap_or(("", ""));
+        return got["name"].as_str() == Some(name)
+            && got["account"]
+                .as_str()
+                .is_some_and(|a| !a.is_empty() && head.ends_with(a));
+    }
     key(got) == key(want)
 }
 

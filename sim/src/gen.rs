@@ -7,8 +7,8 @@ use crate::ids;
 use crate::json::W;
 use crate::org::Org;
 use crate::rng::Rng;
-use crate::Truth;
-use std::collections::HashSet;
+use crate::{TrapTag, Traps, Truth};
+use std::collections::{HashMap, HashSet};
 
 /// A generated record before the final time sort.
 pub struct Raw {
@@ -26,16 +26,26 @@ pub struct Gen {
     minted: HashSet<(String, i64)>,
     /// Reused render buffer.
     scratch: W,
+    /// The hard cases to inject.
+    pub traps: Traps,
+    /// IAM users made up for traps (same-named users of different accounts), by (account,
+    /// name), with their browser.
+    pub twins: HashMap<(usize, String), (Actor, String)>,
+    /// Identifiers traps make up once and reuse (an account's EKS provider, Cognito pool).
+    pub memo: HashMap<String, String>,
 }
 
 impl Gen {
-    pub fn new(rng: Rng, org: Org) -> Self {
+    pub fn new(rng: Rng, org: Org, traps: Traps) -> Self {
         Gen {
             rng,
             org,
             out: Vec::new(),
             minted: HashSet::new(),
             scratch: W::with_capacity(4096),
+            traps,
+            twins: HashMap::new(),
+            memo: HashMap::new(),
         }
     }
 
@@ -56,6 +66,10 @@ impl Gen {
             person: a.and_then(|a| a.person.clone()),
             collision: a.is_some_and(|a| a.collision),
             creates,
+            trap: a.and_then(|a| a.trap).map(|(kind, case)| TrapTag {
+                kind: kind.to_owned(),
+                case,
+            }),
         };
         self.out.push(Raw { t, json, truth });
     }

@@ -22,6 +22,8 @@ pub enum Ident {
         acct: String,
         key: Option<String>,
         created: Option<i64>,
+        /// An AssumeRoot task session (`sessionContext.assumedRoot`), not the root user.
+        assumed: bool,
     },
     Assumed {
         acct: String,
@@ -37,6 +39,8 @@ pub enum Ident {
         ec2: Option<String>,
         /// OIDC provider of a web-identity session (`webIdFederationData.federatedProvider`).
         web: Option<String>,
+        /// `webIdFederationData.attributes` (a JSON object; Cognito names the identity there).
+        web_attrs: Option<String>,
     },
     Federated {
         acct: String,
@@ -140,13 +144,27 @@ impl Ident {
                     user_session_context(w, *c, *mfa);
                 }
             }
-            Ident::Root { acct, key, created } => {
+            Ident::Root {
+                acct,
+                key,
+                created,
+                assumed,
+            } => {
                 w.str("type", "Root")
                     .str("principalId", acct)
                     .str("arn", &self.arn());
                 w.str("accountId", acct).opt_str("accessKeyId", key.as_deref());
-                if let Some(c) = created {
-                    user_session_context(w, *c, true);
+                match (created, assumed) {
+                    (Some(c), true) => {
+                        // AssumeRoot's task session: attributes and the flag, no issuer.
+                        w.obj("sessionContext").obj("attributes");
+                        w.str("creationDate", &ids::iso(*c))
+                            .str("mfaAuthenticated", "false")
+                            .end();
+                        w.str("assumedRoot", "true").end();
+                    }
+                    (Some(c), false) => user_session_context(w, *c, true),
+                    (None, _) => {}
                 }
             }
             Ident::Assumed {
@@ -159,6 +177,7 @@ impl Ident {
                 source_identity,
                 ec2,
                 web,
+                web_attrs,
                 ..
             } => {
                 w.str("type", "AssumedRole")
@@ -174,7 +193,11 @@ impl Ident {
                 w.str("accountId", acct).str("userName", role_name).end();
                 w.obj("webIdFederationData");
                 if let Some(p) = web {
-                    w.str("federatedProvider", p).obj("attributes").end();
+                    w.str("federatedProvider", p);
+                    match web_attrs {
+                        Some(a) => w.raw("attributes", a),
+                        None => w.obj("attributes").end(),
+                    };
                 }
                 w.end();
                 w.obj("attributes").str("creationDate", &ids::iso(*created));
@@ -271,9 +294,20 @@ pub struct Actor {
     pub origin: Option<Origin>,
     pub person: Option<String>,
     pub collision: bool,
+    /// The injected hard case this actor's calls belong to (kind, instance); inherited by the
+    /// sessions it mints.
+    pub trap: Option<(&'static str, u32)>,
 }
 
 impl Actor {
+    /// This actor, tagged as part of trap `kind` instance `case`.
+    pub fn tagged(&self, kind: &'static str, case: usize) -> Actor {
+        Actor {
+            trap: Some((kind, case as u32)),
+            ..self.clone()
+        }
+    }
+
     /// A session minted by this actor: same client, same origin, new identity.
     pub fn child(&self, id: Ident, home: usize, mix: Mix) -> Actor {
         Actor {

@@ -14,7 +14,9 @@ mod mint;
 mod org;
 mod people;
 mod rng;
+mod recycle;
 mod signin;
+mod traps;
 
 pub use deliver::{deliver, delivery_order, Delivery};
 
@@ -32,6 +34,8 @@ pub struct Config {
     pub instances: usize,
     /// Number of same-second collision pairs to inject (§6).
     pub collisions: usize,
+    /// The hard cases of issue 12, all off by default (see [`Traps`]).
+    pub traps: Traps,
     /// Unix seconds of the first event.
     pub start: i64,
 }
@@ -45,8 +49,149 @@ impl Default for Config {
             people: 12,
             instances: 4,
             collisions: 0,
+            traps: Traps::default(),
             start: 1_714_521_600, // 2024-05-01T00:00:00Z
         }
+    }
+}
+
+/// Hard cases to inject, each a count of independent instances (0: none). None of them draws
+/// from the random stream when it is 0, so a configuration without traps simulates exactly the
+/// stream it did before they existed. Every event a trap makes carries a [`TrapTag`] in its truth.
+#[derive(Clone, Debug, Default)]
+pub struct Traps {
+    /// AssumeRoleWithSAML by two people in the same second, same role, one recycled key: the IdP
+    /// maps RoleSessionName to a shared value (a department, a group).
+    pub saml: usize,
+    /// AssumeRoleWithWebIdentity by two subjects in the same second with the same session name
+    /// and one recycled key: two CI repositories trusted by one role (`GitHubActions`), two IRSA
+    /// pods starting in the same second (`botocore-session-<second>`), two Cognito identities
+    /// (`CognitoIdentityCredentials`, whose calls name their own subject).
+    pub web: usize,
+    /// GetFederationToken with one federated user name, in the same second, by two IAM users of
+    /// one account, mostly with one recycled key (the calls still name their own issuer).
+    pub federation: usize,
+    /// Two IAM users of one name in two accounts, each signed in to the console, switching into
+    /// one role in the same second: one session ARN (named after the user), one creationDate.
+    pub switch: usize,
+    /// Two IAM users handed one recycled key by GetSessionToken, both sessions alive.
+    pub session_token: usize,
+    /// An AssumeRole collision in which both creators set sourceIdentity to the first person's
+    /// name: everything logged is identical, and the name in it is true for only one of them.
+    pub spoofed_collision: usize,
+    /// A temporary key handed out again, hours after the first session expired, to someone else:
+    /// an AssumeRoot task session (15 min), a federation token, a CI role session on one role,
+    /// a GetSessionToken session.
+    pub recycled: usize,
+    /// An AssumeRoot task session on a member account while the real root user is signed in
+    /// to its console; every other one shares a key with the root console session.
+    pub root: usize,
+    /// Two people's sessions of one role and one session name (`botocore-session`), an hour
+    /// or more apart, each assuming a role in another account whose caller's copy is missing:
+    /// only the role owner's `AWSAccount` copy, naming the shared principal id, is in the stream.
+    pub owner_only: usize,
+    /// A session whose creator set sourceIdentity to someone else's name.
+    pub spoofed_source_identity: usize,
+    /// Role juggling: 63, 64, 65 and 70 hops between two roles of two accounts.
+    pub juggling: usize,
+    /// Same-named IAM users of two accounts, MFA GetSessionToken in the same second with one
+    /// recycled key, then a cross-account AssumeRole each.
+    pub mfa_across: usize,
+    /// Two people's federated console sessions sharing one session ARN (a shared SAML
+    /// RoleSessionName), then a SwitchRole from that ARN by the earlier one.
+    pub console_shared: usize,
+    /// Share (0.0 to 1.0) of people's role sessions named with a name shared by everybody
+    /// (`deploy`, `terraform`, ...) instead of their tool's: session names reused by different
+    /// people over time.
+    pub shared_names: f64,
+}
+
+impl Traps {
+    /// `n` instances of every trap and a fifth of role sessions under shared names.
+    pub fn every(n: usize) -> Traps {
+        Traps {
+            saml: n,
+            web: n,
+            federation: n,
+            switch: n,
+            session_token: n,
+            spoofed_collision: n,
+            recycled: n,
+            root: n,
+            owner_only: n,
+            spoofed_source_identity: n,
+            juggling: n,
+            mfa_across: n,
+            console_shared: n,
+            shared_names: if n > 0 { 0.2 } else { 0.0 },
+        }
+    }
+
+    /// The names [`Traps::set`] knows, in the order the dispatcher injects them.
+    pub const NAMES: [&'static str; 14] = [
+        "saml",
+        "web",
+        "federation",
+        "switch",
+        "session-token",
+        "spoofed-collision",
+        "recycled",
+        "root",
+        "owner-only",
+        "spoofed-source-identity",
+        "juggling",
+        "mfa-across",
+        "console-shared",
+        "shared-names",
+    ];
+
+    /// Sets trap `name` (one of [`Traps::NAMES`]) to `n` instances (`shared-names`: to `n`
+    /// percent of role sessions). False for an unknown name.
+    pub fn set(&mut self, name: &str, n: usize) -> bool {
+        let slot = match name {
+            "saml" => &mut self.saml,
+            "web" => &mut self.web,
+            "federation" => &mut self.federation,
+            "switch" => &mut self.switch,
+            "session-token" => &mut self.session_token,
+            "spoofed-collision" => &mut self.spoofed_collision,
+            "recycled" => &mut self.recycled,
+            "root" => &mut self.root,
+            "owner-only" => &mut self.owner_only,
+            "spoofed-source-identity" => &mut self.spoofed_source_identity,
+            "juggling" => &mut self.juggling,
+            "mfa-across" => &mut self.mfa_across,
+            "console-shared" => &mut self.console_shared,
+            "shared-names" => {
+                self.shared_names = (n.min(100) as f64) / 100.0;
+                return true;
+            }
+            _ => return false,
+        };
+        *slot = n;
+        true
+    }
+
+    /// Whether any trap is on.
+    pub fn any(&self) -> bool {
+        self.shared_names > 0.0
+            || [
+                self.saml,
+                self.web,
+                self.federation,
+                self.switch,
+                self.session_token,
+                self.spoofed_collision,
+                self.recycled,
+                self.root,
+                self.owner_only,
+                self.spoofed_source_identity,
+                self.juggling,
+                self.mfa_across,
+                self.console_shared,
+            ]
+            .iter()
+            .any(|&n| n > 0)
     }
 }
 
@@ -72,6 +217,17 @@ pub struct Truth {
     /// This event minted a session (including IAM Identity Center's GetRoleCredentials, the
     /// identity-account end of the heuristic edge).
     pub creates: bool,
+    /// The trap this event belongs to: made by (or minting) a session of an injected hard case.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub trap: Option<TrapTag>,
+}
+
+/// Which injected hard case an event belongs to: its kind (`saml-collision`, `recycled-root`,
+/// ...) and the instance number, shared by the creating events and the calls of one instance.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TrapTag {
+    pub kind: String,
+    pub case: u32,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -97,7 +253,7 @@ const EVENTS_PER_HOUR: i64 = 2000;
 pub fn simulate(cfg: &Config) -> Vec<SimEvent> {
     let mut rng = rng::Rng::new(cfg.seed);
     let org = org::Org::new(cfg, &mut rng.fork());
-    let mut g = gen::Gen::new(rng, org);
+    let mut g = gen::Gen::new(rng, org, cfg.traps.clone());
     let events = cfg.events as i64;
     let span = (events * 3600 / EVENTS_PER_HOUR).max(3600);
     let (start, end) = (cfg.start, cfg.start + span);
@@ -118,6 +274,9 @@ pub fn simulate(cfg: &Config) -> Vec<SimEvent> {
         // Leave room before t for the two people to sign in.
         let t = g.rng.range(start + 1500, (end - 600).max(start + 1500));
         g.collision(k, t);
+    }
+    if cfg.traps.any() {
+        g.traps(start, end);
     }
     let root_ok = g.org.people[0].kind == org::Kind::Iam;
     let n_people = g.org.people.len();

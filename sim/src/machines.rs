@@ -29,6 +29,7 @@ impl Gen {
             }),
             person: Some(id.clone()),
             collision: false,
+            trap: None,
         };
         let gap = (end - start) as f64 / calls.max(1) as f64;
         let mut t = start + self.rng.range(0, 300);
@@ -86,6 +87,7 @@ impl Gen {
             }),
             person: None,
             collision: false,
+            trap: None,
         };
         // Invocations make 1-4 calls each, 2.5 on average.
         let gap = (end - start) as f64 / (calls.max(1) as f64 / 2.5);

@@ -7,16 +7,24 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: ctail-sim [--seed N] [--events N] [--collisions N] [--late SECS] [--dup RATE]
                  [--truth FILE] [--accounts N] [--people N] [--instances N] [--start UNIX_SECS]
+                 [--traps N] [--trap NAME=N]... [--delivery-seed N]
 
 Writes one CloudTrail event per line to stdout, in eventTime order, or in a realistic
 arrival order when --late (max delay, e.g. 900) or --dup (duplicate rate, e.g. 0.01) is given.
---truth FILE writes one ground-truth JSON object per line, in the same order as the stream.";
+--truth FILE writes one ground-truth JSON object per line, in the same order as the stream.
+--delivery-seed N fixes the arrival order's own seed (default: derived from --seed), to
+reproduce a test's stream.
+--traps N injects N instances of every hard case (and names a fifth of role sessions with
+shared names); --trap NAME=N sets one, after --traps. Names: saml, web, federation, switch,
+session-token, spoofed-collision, recycled, root, owner-only, spoofed-source-identity,
+juggling, mfa-across, console-shared, shared-names (N percent).";
 
 struct Args {
     cfg: Config,
     late: Option<i64>,
     dup: Option<f64>,
     truth: Option<String>,
+    delivery_seed: Option<u64>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -25,6 +33,7 @@ fn parse() -> Result<Args, String> {
         late: None,
         dup: None,
         truth: None,
+        delivery_seed: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -49,6 +58,17 @@ fn parse() -> Result<Args, String> {
                 )
             }
             "--truth" => a.truth = Some(val),
+            "--delivery-seed" => a.delivery_seed = Some(val.parse().map_err(bad)?),
+            "--traps" => a.cfg.traps = ctail_sim::Traps::every(val.parse().map_err(bad)?),
+            "--trap" => {
+                let (name, n) = val
+                    .split_once('=')
+                    .ok_or_else(|| format!("{flag}: want NAME=N, got {val:?}"))?;
+                let n = n.parse().map_err(|_| format!("{flag}: bad count in {val:?}"))?;
+                if !a.cfg.traps.set(name, n) {
+                    return Err(format!("{flag}: unknown trap {name:?}"));
+                }
+            }
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -60,7 +80,7 @@ fn run(a: Args) -> io::Result<()> {
     let order: Vec<usize> = if a.late.is_some() || a.dup.is_some() {
         let d = Delivery {
             // A different stream from the simulation's, still fixed by --seed.
-            seed: a.cfg.seed ^ 0x5eed_de11_7e2e_d000,
+            seed: a.delivery_seed.unwrap_or(a.cfg.seed ^ 0x5eed_de11_7e2e_d000),
             max_delay_secs: a.late.unwrap_or(0),
             duplicate_rate: a.dup.unwrap_or(0.0),
         };

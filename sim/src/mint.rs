@@ -8,6 +8,7 @@ use crate::ids;
 use crate::json::W;
 
 /// How the new session's caller federated in (decides the event name and response extras).
+#[derive(Clone, Copy)]
 pub enum Via<'a> {
     /// Plain AssumeRole by an existing session or user.
     Role,
@@ -27,6 +28,10 @@ pub struct Ask<'a> {
     /// A recycled access key to hand out (collision injection); None mints a fresh one.
     pub key: Option<String>,
     pub via: Via<'a>,
+    /// `webIdFederationData.attributes` the session's calls show (Cognito).
+    pub web_attrs: Option<String>,
+    /// Log only the role owner's copy of a cross-account call (the caller's copy is missing).
+    pub owner_only: bool,
 }
 
 /// `"credentials":{accessKeyId, sessionToken, expiration}` with the non-ISO expiration.
@@ -147,7 +152,9 @@ impl Gen {
         ev.resources = Some(resources(&res));
         ev.shared = shared;
         ev.tls = Some((a.tls13, host));
-        self.emit(&ev, Some(a), true);
+        if !(cross && ask.owner_only) {
+            self.emit(&ev, Some(a), true);
+        }
         if cross {
             // The role owner's copy: the caller shrinks to its account and principal id (§4).
             let mut w = W::with_capacity(120);
@@ -175,6 +182,7 @@ impl Gen {
             source_identity: src,
             ec2: None,
             web,
+            web_attrs: ask.web_attrs,
         };
         (a.child(id, racct, ask.mix), t)
     }
@@ -207,10 +215,15 @@ impl Gen {
 
     /// GetSessionToken (MFA): the child is the same IAM user with an ASIA key and a creationDate.
     pub fn session_token(&mut self, a: &Actor, t: i64, duration: i64) -> Actor {
+        self.session_token_with(a, t, duration, None)
+    }
+
+    /// GetSessionToken handing out `key` when given (a recycled key), else a fresh one.
+    pub fn session_token_with(&mut self, a: &Actor, t: i64, duration: i64, key: Option<String>) -> Actor {
         let Ident::IamUser { acct, pid, name, .. } = &a.id else {
             unreachable!("GetSessionToken by a non-user")
         };
-        let key = self.temp_key(a.home);
+        let key = key.unwrap_or_else(|| self.temp_key(a.home));
         let mut req = W::with_capacity(120);
         req.open().num("durationSeconds", duration);
         req.str("serialNumber", &format!("arn:aws:iam::{acct}:mfa/{name}"))
@@ -249,12 +262,31 @@ impl Gen {
 
     /// GetFederationToken: the child is a FederatedUser issued by the IAM user.
     pub fn federation(&mut self, a: &Actor, t: i64, fed_name: &str, duration: i64) -> (Actor, i64) {
+        self.federation_with(a, t, fed_name, duration, None)
+    }
+
+    /// GetFederationToken handing out `key` when given: a recycled key, and the second `t`
+    /// exactly (the collision injections share it on purpose).
+    pub fn federation_with(
+        &mut self,
+        a: &Actor,
+        t: i64,
+        fed_name: &str,
+        duration: i64,
+        key: Option<String>,
+    ) -> (Actor, i64) {
         let Ident::IamUser { acct, pid, name, .. } = &a.id else {
             unreachable!("federation by a non-user")
         };
         let arn = format!("arn:aws:sts::{acct}:federated-user/{fed_name}");
-        let t = self.creation_second(&arn, t);
-        let key = self.temp_key(a.home);
+        let t = match &key {
+            Some(_) => {
+                self.force_second(&arn, t);
+                t
+            }
+            None => self.creation_second(&arn, t),
+        };
+        let key = key.unwrap_or_else(|| self.temp_key(a.home));
         let mut req = W::with_capacity(300);
         req.open().str("name", fed_name).num("durationSeconds", duration);
         req.str("policy", "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"s3:Get*\",\"s3:List*\",\"ec2:Describe*\"],\"Resource\":\"*\"}]}");
@@ -293,6 +325,56 @@ impl Gen {
             issuer_name: name.clone(),
         };
         (a.child(id, a.home, Mix::ReadOnly), t)
+    }
+
+    /// AssumeRoot by a management-account session `a`: a root task session on member account
+    /// `target` (at most 900 s), logged in the caller's account; the child is `Root` with
+    /// `assumedRoot`, known by its key only. `key`: a recycled key to hand out.
+    pub fn assume_root(&mut self, a: &Actor, t: i64, target: usize, key: Option<String>) -> Actor {
+        const TASKS: [&str; 3] = [
+            "S3UnlockBucketPolicy",
+            "IAMDeleteRootUserCredentials",
+            "SQSUnlockQueuePolicy",
+        ];
+        let target_id = self.org.accounts[target].id.clone();
+        let key = key.unwrap_or_else(|| self.temp_key(target));
+        let duration = 900;
+        let task = *self.rng.pick(&TASKS);
+        let mut req = W::with_capacity(200);
+        req.open().str("targetPrincipal", &target_id);
+        req.obj("taskPolicyArn")
+            .str("arn", &format!("arn:aws:iam::aws:policy/root-task/{task}"))
+            .end();
+        req.num("durationSeconds", duration).end();
+        let mut resp = W::with_capacity(900);
+        resp.open();
+        credentials(&mut resp, self, &key, t + duration);
+        resp.end();
+        let caller_acct = a.id.account().to_owned();
+        let (eid, rid) = (self.uuid(), self.uuid());
+        let mut ev = Ev::api(
+            Who::Id(&a.id, None),
+            t,
+            "sts.amazonaws.com",
+            "AssumeRoot",
+            "us-east-1",
+            &a.ip,
+            &a.ua,
+            &caller_acct,
+            eid,
+        );
+        ev.req = Some(req.done());
+        ev.resp = Some(resp.done());
+        ev.request_id = Some(rid);
+        ev.tls = Some((a.tls13, "sts.us-east-1.amazonaws.com".into()));
+        self.emit(&ev, Some(a), true);
+        let id = Ident::Root {
+            acct: target_id,
+            key: Some(key),
+            created: Some(t),
+            assumed: true,
+        };
+        a.child(id, target, Mix::Admin)
     }
 
     /// A service (EC2 for an instance profile, Lambda for a function) assuming a role; the shape
@@ -355,6 +437,7 @@ impl Gen {
             source_identity: None,
             ec2,
             web: None,
+            web_attrs: None,
         };
         (client.child(id, racct, client.mix), t)
     }

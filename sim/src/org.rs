@@ -239,7 +239,7 @@ impl Org {
         org
     }
 
-    fn add_role(&mut self, rng: &mut Rng, acct: usize, name: &str) -> usize {
+    pub fn add_role(&mut self, rng: &mut Rng, acct: usize, name: &str) -> usize {
         let a = &self.accounts[acct];
         self.roles.push(Role {
             acct,

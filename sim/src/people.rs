@@ -48,12 +48,17 @@ impl Gen {
             origin: Some(self.org.origin(person)),
             person: Some(person.selector()),
             collision: false,
+            trap: None,
         };
         (actor, tool.style)
     }
 
-    /// The role session name a tool would pick.
+    /// The role session name a tool would pick (or, with the shared-names trap, one that
+    /// shared scripts hard-code, whoever runs them).
     pub fn session_name(&mut self, style: Style, p: usize, t: i64) -> String {
+        if self.traps.shared_names > 0.0 && self.rng.chance(self.traps.shared_names) {
+            return (*self.rng.pick(&crate::collide::SHARED_NAMES)).to_owned();
+        }
         match style {
             // botocore names the session after the client's creation time, a moment before the call.
             Style::Botocore => format!("botocore-session-{}", t - self.rng.range(0, 2)),
@@ -94,6 +99,8 @@ impl Gen {
                     mix: Mix::Admin,
                     key: None,
                     via: Via::Role,
+                    web_attrs: None,
+                    owner_only: false,
                 };
                 self.assume(client, t, ask)
             }
@@ -123,6 +130,8 @@ impl Gen {
                     mix: mix_for(rname),
                     key: None,
                     via: Via::Saml(&idp, &q, &issuer),
+                    web_attrs: None,
+                    owner_only: false,
                 };
                 self.assume(&c, t, ask)
             }
@@ -153,6 +162,8 @@ impl Gen {
                     mix: mix_for(PERMISSION_SETS[ps]),
                     key: None,
                     via: Via::Saml(&idp, &q, &issuer),
+                    web_attrs: None,
+                    owner_only: false,
                 };
                 self.assume(&c, t, ask)
             }
@@ -179,6 +190,8 @@ impl Gen {
             mix: mix_for(rname),
             key: None,
             via: Via::Role,
+            web_attrs: None,
+            owner_only: false,
         };
         let (mut c, t) = self.assume(parent, t, ask);
         let n = self.rng.range(3, 25) as usize;
@@ -197,6 +210,8 @@ impl Gen {
                 mix: Mix::ReadOnly,
                 key: None,
                 via: Via::Role,
+                web_attrs: None,
+                owner_only: false,
             };
             let (mut c3, t2) = self.assume(&c, t2, ask);
             let n = self.rng.range(3, 15) as usize;
@@ -295,6 +310,7 @@ impl Gen {
             acct,
             key: None,
             created: None,
+            assumed: false,
         };
         a.home = 0;
         a.origin = Some(Origin {
@@ -339,6 +355,7 @@ impl Gen {
             }),
             person: Some(subject),
             collision: false,
+            trap: None,
         };
         let ask = Ask {
             role,
@@ -348,6 +365,8 @@ impl Gen {
             mix: Mix::Deploy,
             key: None,
             via: Via::Web(&provider),
+            web_attrs: None,
+            owner_only: false,
         };
         let (mut s, t) = self.assume(&client, t, ask);
         s.ua = tool_ua;

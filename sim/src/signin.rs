@@ -105,26 +105,42 @@ impl Gen {
     /// SwitchRole from a console user session: the record already shows the new role session,
     /// named after the user, and itself mints it.
     pub fn switch_role(&mut self, a: &Actor, t: i64, role: usize) -> (Actor, i64) {
-        let Ident::IamUser { name, .. } = &a.id else {
-            unreachable!("SwitchRole by {:?}", a.id)
+        self.switch_role_with(a, t, role, None)
+    }
+
+    /// SwitchRole from a console session (an IAM user's, or a federated role session's, whose
+    /// session name the new session keeps). `key`: a recycled key, and the second `t` exactly.
+    pub fn switch_role_with(&mut self, a: &Actor, t: i64, role: usize, key: Option<String>) -> (Actor, i64) {
+        let name = match &a.id {
+            Ident::IamUser { name, .. } => name,
+            Ident::Assumed { sess, .. } => sess,
+            _ => unreachable!("SwitchRole by {:?}", a.id),
         };
         let r = &self.org.roles[role];
         let (racct, rname, rid, rarn) = (r.acct, r.name.clone(), r.id.clone(), r.arn.clone());
         let racct_id = self.org.accounts[racct].id.clone();
         let region = self.org.accounts[racct].region;
         let arn = format!("arn:aws:sts::{racct_id}:assumed-role/{rname}/{name}");
-        let t = self.creation_second(&arn, t);
+        let t = match &key {
+            Some(_) => {
+                self.force_second(&arn, t);
+                t
+            }
+            None => self.creation_second(&arn, t),
+        };
+        let key = key.unwrap_or_else(|| self.temp_key(racct));
         let id = Ident::Assumed {
             acct: racct_id.clone(),
             role_id: rid,
             role_name: rname,
             role_arn: rarn,
             sess: name.clone(),
-            key: self.temp_key(racct),
+            key,
             created: t,
             source_identity: None,
             ec2: None,
             web: None,
+            web_attrs: None,
         };
         let browser = a.console.as_ref().map_or(a.ua.as_str(), |c| c.browser.as_str());
         let mut x = W::with_capacity(200);
@@ -158,6 +174,47 @@ impl Gen {
             browser: browser.to_owned(),
         });
         (s, t)
+    }
+
+    /// ConsoleLogin of a federated role session `a` (a SAML sign-in to the console): the record
+    /// shows the role session itself; the console then runs on that session, rotating its keys.
+    pub fn console_login_federated(&mut self, a: &Actor, browser: &str, t: i64) -> Actor {
+        let acct = a.id.account().to_owned();
+        let login = format!(
+            "https://console.aws.amazon.com/console/home?region={}#",
+            self.org.accounts[a.home].region
+        );
+        let mut x = W::with_capacity(160);
+        x.open().str("LoginTo", &login);
+        x.str("MobileVersion", "No").str("MFAUsed", "No").end();
+        let eid = self.uuid();
+        let mut ev = Ev::api(
+            Who::Id(&a.id, None),
+            t,
+            "signin.amazonaws.com",
+            "ConsoleLogin",
+            "us-east-1",
+            &a.ip,
+            browser,
+            &acct,
+            eid,
+        );
+        ev.resp = Some("{\"ConsoleLogin\":\"Success\"}".into());
+        ev.extra = Some(x.done());
+        ev.read_only = Some(false);
+        ev.event_type = "AwsConsoleSignIn";
+        ev.tls = Some((true, "signin.aws.amazon.com".into()));
+        // It mints nothing: the console session is the role session the sign-in names.
+        self.emit(&ev, Some(a), false);
+        let mut s = a.clone();
+        s.mix = Mix::Console;
+        s.ua = "AWS Internal".into();
+        s.console = Some(Console {
+            // The console's first call already carries a key of its own.
+            key_until: t,
+            browser: browser.to_owned(),
+        });
+        s
     }
 
     /// Identity Center's GetRoleCredentials in the identity account (an AwsServiceEvent);

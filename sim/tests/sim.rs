@@ -31,7 +31,10 @@ fn minted(v: &Value) -> Option<(String, String)> {
     let resp = v.get("responseElements")?;
     match s(v, &["eventName"])? {
         "SwitchRole" => Some((s(v, &["userIdentity", "arn"])?.to_owned(), time)),
+        // A federated sign-in runs the console on the role session it names: it mints nothing.
+        "ConsoleLogin" if v["userIdentity"]["type"] == "AssumedRole" => None,
         "ConsoleLogin" => Some((s(v, &["userIdentity", "arn"])?.to_owned(), time)),
+        "AssumeRoot" => Some((s(resp, &["credentials", "accessKeyId"])?.to_owned(), time)),
         "GetFederationToken" => Some((s(resp, &["federatedUser", "arn"])?.to_owned(), time)),
         "GetSessionToken" => Some((s(resp, &["credentials", "accessKeyId"])?.to_owned(), time)),
         "AssumeRole" | "AssumeRoleWithSAML" | "AssumeRoleWithWebIdentity" => {
@@ -56,6 +59,9 @@ fn session_of(v: &Value) -> Option<(String, String)> {
         "AssumedRole" | "FederatedUser" => Some((s(ui, &["arn"])?.to_owned(), created)),
         "IAMUser" | "Root" if v.get("sessionCredentialFromConsole").is_some() => {
             Some((s(ui, &["arn"])?.to_owned(), created))
+        }
+        "Root" if ui["sessionContext"]["assumedRoot"] == "true" => {
+            Some((s(ui, &["accessKeyId"])?.to_owned(), created))
         }
         "IAMUser" => Some((s(ui, &["accessKeyId"])?.to_owned(), created)),
         _ => None,
@@ -108,7 +114,16 @@ fn events_are_single_line_json_with_matching_truth() {
 
 #[test]
 fn every_session_is_minted_before_use() {
-    let evs = simulate(&cfg(20_000, 4));
+    minted_before_use(&cfg(20_000, 4));
+    // The hard cases too: recycled keys, owner-only copies, federated console sign-ins.
+    minted_before_use(&Config {
+        traps: ctail_sim::Traps::every(3),
+        ..cfg(20_000, 4)
+    });
+}
+
+fn minted_before_use(c: &Config) {
+    let evs = simulate(c);
     let mut made: HashSet<(String, String)> = HashSet::new();
     let mut used = 0;
     for (e, v) in evs.iter().zip(parsed(&evs)) {

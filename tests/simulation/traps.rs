@@ -144,6 +144,26 @@ fn assert_never_confidently_wrong(name: &str, results: &[(String, Score)]) {
     assert!(bad.is_empty(), "{name}:\n{}", bad.join("\n"));
 }
 
+/// At the default (live) settings: every confidently wrong call is a race, a call that went out
+/// before a colliding creator nothing logged tells apart had arrived (the documented trade-off of
+/// `--settle`); none is a lookup that ignored what the call said.
+#[track_caller]
+fn assert_wrong_only_by_race(name: &str, results: &[(String, Score)]) {
+    let bad: Vec<String> = results
+        .iter()
+        .filter(|(_, s)| s.confidently_wrong.len() > s.races)
+        .map(|(label, s)| {
+            format!(
+                "{label}: {} confidently wrong, only {} of them races, e.g.\n    {}",
+                s.confidently_wrong.len(),
+                s.races,
+                examples(&s.confidently_wrong, 4).join("\n    ")
+            )
+        })
+        .collect();
+    assert!(bad.is_empty(), "{name}:\n{}", bad.join("\n"));
+}
+
 /// Asserts the scenario built what it is about: every trap kind has events to score.
 #[track_caller]
 fn assert_traps_present(results: &[(String, Score)], kinds: &[&str]) {
@@ -302,13 +322,13 @@ fn collisions_of_every_creating_path_settled() {
 }
 
 /// At default settings a call that goes out before its colliding creator arrives names the
-/// first creator (the `races` column); the rest are lookups that ignore what the call says.
+/// first creator (the `races` column, the documented trade-off `--settle` exists for); nothing
+/// else may be wrong.
 #[test]
-#[ignore = "fails until the engine fixes of issue 12 land"]
 fn collisions_of_every_creating_path_live() {
     let r = collisions().evaluate(&[LATE, LATE_SMALL]);
     assert_traps_present(&r, &COLLISION_KINDS);
-    assert_never_confidently_wrong("collisions, late, default settings", &r);
+    assert_wrong_only_by_race("collisions, late, default settings", &r);
 }
 
 #[test]
@@ -319,7 +339,6 @@ fn recycled_keys_in_order() {
 }
 
 #[test]
-#[ignore = "fails until the engine fixes of issue 12 land"]
 fn recycled_keys_late() {
     let r = recycled().evaluate(&[LATE, LATE_SETTLED, LATE_SMALL, LATE_SMALL_SETTLED]);
     assert_traps_present(&r, &RECYCLED_KINDS);
@@ -327,7 +346,6 @@ fn recycled_keys_late() {
 }
 
 #[test]
-#[ignore = "fails until the engine fixes of issue 12 land"]
 fn assume_root_beside_root_sign_in() {
     let r = root().evaluate(&[
         IN_ORDER,
@@ -380,9 +398,9 @@ fn eviction_and_expiry_in_a_long_stream() {
     assert_never_confidently_wrong("eviction and expiry", &r);
 }
 
-/// Every trap at once in a long stream, every way of reading it.
+/// Every trap at once in a long stream, every way of reading it: never confidently wrong in
+/// order or settled; live, wrong only by race.
 #[test]
-#[ignore = "fails until the engine fixes of issue 12 land"]
 fn every_trap_in_a_long_stream() {
     let r = long_stream("every trap, long stream", Traps::every(8)).evaluate(&[
         IN_ORDER,
@@ -398,7 +416,11 @@ fn every_trap_in_a_long_stream() {
     assert_traps_present(&r, &COLLISION_KINDS);
     assert_traps_present(&r, &RECYCLED_KINDS);
     assert_traps_present(&r, &LINEAGE_KINDS);
-    assert_never_confidently_wrong("every trap, long stream", &r);
+    let (live, rest): (Vec<_>, Vec<_>) = r
+        .into_iter()
+        .partition(|(label, _)| label.starts_with("late") && !label.contains("settle"));
+    assert_never_confidently_wrong("every trap, long stream", &rest);
+    assert_wrong_only_by_race("every trap, long stream, live", &live);
 }
 
 /// The traps of `a` and `b` together (the larger count of each).

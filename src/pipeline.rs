@@ -3,23 +3,13 @@
 //! The reader runs on its own thread; this loop flushes whenever it has nothing more to read,
 //! releases held events by wall clock while input is idle, and stops cleanly on SIGINT/SIGTERM.
 
-use crate::config::{Config, Format};
-use crate::dedupe::Dedupe;
+use crate::config::Config;
 pub use crate::error::{Error, Exit};
-use crate::filter::Patterns;
-use crate::hold::HoldBuffer;
-use crate::input::batch::{Batch, BatchItem};
-use crate::input::envelope::{Record, Unwrapper};
+use crate::input::envelope::Unwrapper;
 use crate::input::framer::Framer;
 use crate::input::parallel::Parallel;
-use crate::input::{spawn_reader, Chunk, Source, HEADROOM};
-use crate::output::summary::Summary;
-use crate::output::text::Palette;
-use crate::output::{Output, Reject, Reporter};
-use crate::session::table::stable_id;
-use crate::session::{IdentityMatch, Lineage};
-use crate::sink::Sink;
-use crate::state::{self, StateError};
+use crate::input::{spawn_reader, Chunk, HEADROOM};
+use crate::sink::{Input, Sink};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
@@ -28,227 +18,107 @@ use std::time::{Duration, Instant};
 
 /// How long the loop waits for input before looking at the clock and the signals again.
 const TICK: Duration = Duration::from_millis(100);
-/// Recent event ids `--dedupe` remembers at least (and twice this at most).
-const DEDUPE_IDS: usize = 500_000;
 
 /// Runs the whole pipeline over `config.sources`, writing to `out`.
 pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     let signal = signals()?;
     let usr1 = summary_requests()?;
-    let matcher =
-        Patterns::new(config.identity.iter().cloned()).map(|p| Box::new(p) as Box<dyn IdentityMatch>);
-    let filtering = matcher.is_some();
-    let reject = match &config.reject {
-        Some(p) => Some((
-            p.clone(),
-            Reject::create(p).map_err(|e| Error::Reject(p.clone(), e))?,
-        )),
-        None => None,
-    };
-    let mut lineage = Lineage::new(config.max_sessions, matcher);
-    lineage.defer_guesses = !config.hold.is_zero();
-    let patterns = patterns_fingerprint(&config.identity);
-    if let (Some(path), false) = (&config.state, config.fresh_state) {
-        let fail = |e| Error::State(path.clone(), e);
-        if let Some(snap) = state::load(path).map_err(fail)? {
-            lineage
-                .restore(snap, patterns)
-                .map_err(|e| fail(StateError::Snapshot(e)))?;
-        }
-    }
-    let mut sink = Sink::new(
-        lineage,
-        HoldBuffer::new(config.hold, config.hold, config.max_held, config.settle),
-        config.dedupe.then(|| Dedupe::new(DEDUPE_IDS)),
-        Output::new(out, config.line_buffered),
-        reject,
-        Reporter {
-            quiet: config.quiet,
-            ..Reporter::default()
-        },
-        filtering,
-        config.strict,
-    );
-    sink.format = config.format;
-    sink.palette = Palette::new(config.color);
-    if config.format == Format::Summary {
-        sink.summary = Some(Summary::new(config.max_sessions));
-    }
-    let started = Instant::now();
+    let mut sink = Sink::from_config(config, out)?;
+    let mut clock = Clock::new(config);
     let mut feed = Feed::start(config);
-    let mut current = String::new();
-    let mut exit = Exit::Success;
-    let mut input_done = false;
-    let mut last_checkpoint = Instant::now();
-    let mut last_stats = Instant::now();
-    let save = |sink: &Sink<W>| -> Result<(), Error> {
-        match &config.state {
-            Some(path) => {
-                state::save(path, &sink.lineage.snapshot(patterns)).map_err(|e| Error::State(path.clone(), e))
-            }
-            None => Ok(()),
-        }
-    };
-
-    let result = (|| -> Result<(), Error> {
+    let mut stopped_by = None;
+    let read = (|| -> Result<(), Error> {
         loop {
-            let sig = signal.load(Ordering::Relaxed);
-            if sig != 0 {
-                exit = Exit::Signal(sig as u8);
-                return Ok(());
-            }
-            if !config.checkpoint.is_zero() && last_checkpoint.elapsed() >= config.checkpoint {
-                save(&sink)?;
-                last_checkpoint = Instant::now();
-            }
-            if usr1.swap(false, Ordering::Relaxed) && config.format == Format::Summary {
-                sink.write_summary()?;
-            }
-            if let Some(every) = config.stats_interval {
-                if last_stats.elapsed() >= every {
-                    eprintln!("{}", sink.stats_json(started.elapsed()));
-                    last_stats = Instant::now();
+            match signal.load(Ordering::Relaxed) {
+                0 => {}
+                sig => {
+                    stopped_by = Some(sig as u8);
+                    return Ok(());
                 }
             }
-            let work = match feed.try_next() {
-                Ok(w) => w,
-                Err(TryRecvError::Empty) => {
+            clock.tick(&mut sink, usr1)?;
+            let step = match feed.step(&mut sink, None)? {
+                Step::Idle => {
                     // Input is idle: whatever is buffered goes out now, so a live tail stays live.
                     sink.release_due(Instant::now())?;
                     sink.flush()?;
-                    match feed.next_timeout(TICK) {
-                        Ok(w) => w,
-                        Err(RecvTimeoutError::Timeout) => continue,
-                        Err(RecvTimeoutError::Disconnected) => {
-                            input_done = true;
-                            return Ok(());
-                        }
-                    }
+                    feed.step(&mut sink, Some(TICK))?
                 }
-                Err(TryRecvError::Disconnected) => {
-                    input_done = true;
-                    return Ok(());
-                }
+                step => step,
             };
-            match work {
-                Work::Chunk(chunk) => {
-                    let Feed::Chunks {
-                        recycle,
-                        framer,
-                        unwrapper,
-                        ..
-                    } = &mut feed
-                    else {
-                        unreachable!()
-                    };
-                    match chunk {
-                        Chunk::Start(n) => {
-                            framer.reset();
-                            current = config.sources.get(n).map_or_else(String::new, Source::display);
-                        }
-                        Chunk::Data(buf) => {
-                            sink.counts.bytes_in += (buf.len() - HEADROOM) as u64;
-                            let spare = framer.feed_owned(buf, HEADROOM);
-                            let _ = recycle.try_send(spare);
-                            sink.drain(framer, unwrapper, &current)?;
-                        }
-                        Chunk::End => {
-                            framer.finish();
-                            sink.drain(framer, unwrapper, &current)?;
-                        }
-                        Chunk::Failed(e) => {
-                            framer.finish();
-                            sink.drain(framer, unwrapper, &current)?;
-                            sink.report.error(&format_args!("{current}: {e}"));
-                            exit = Exit::Failure;
-                        }
-                    }
-                }
-                Work::Batch(batch) => {
-                    sink.counts.bytes_in += batch.bytes_in;
-                    for item in &batch.items {
-                        if sink.stopped {
-                            break;
-                        }
-                        match item {
-                            BatchItem::Start(n) => {
-                                current = config.sources.get(*n).map_or_else(String::new, Source::display)
-                            }
-                            BatchItem::Record { text, splice, strs } => match batch.record(text, *strs) {
-                                Some((text, event)) => sink.record(&Record {
-                                    text,
-                                    splice: *splice as usize,
-                                    event: &event,
-                                })?,
-                                // Cannot happen (the batch was built from this record); if it
-                                // did, the record is reported and kept by --reject, never dropped
-                                // in silence.
-                                None => {
-                                    let what = "internal error: a decoded record could not be rebuilt";
-                                    sink.bad(&current, 0, batch.raw(text), true, &what)?;
-                                }
-                            },
-                            BatchItem::Bad {
-                                bytes,
-                                line,
-                                what,
-                                end,
-                            } => {
-                                let bytes = &batch.buf[bytes.start as usize..bytes.end as usize];
-                                sink.bad(&current, *line, bytes, *end, what)?;
-                            }
-                            BatchItem::BadMore { bytes, last } => {
-                                sink.reject_more(
-                                    &batch.buf[bytes.start as usize..bytes.end as usize],
-                                    *last,
-                                )?;
-                            }
-                            BatchItem::Failed(e) => {
-                                sink.report.error(&format_args!("{current}: {e}"));
-                                exit = Exit::Failure;
-                            }
-                        }
-                    }
-                    sink.warnings();
-                    feed.recycle(batch);
-                }
+            if step == Step::Done {
+                feed.finish();
+                return Ok(());
             }
-            if sink.stopped {
+            if sink.stopped() {
                 return Ok(());
             }
         }
     })();
-    if input_done {
-        feed.finish();
-    }
-    // End of input, a signal or --strict: nothing held is lost.
-    let result = result
-        .and_then(|()| sink.release_all())
-        .and_then(|()| {
-            if config.format == Format::Summary {
-                sink.write_summary()
-            } else {
-                Ok(())
-            }
-        })
-        .and_then(|()| sink.flush());
-    // The state is saved however the run ends, a closed pipe downstream included.
-    let saved = save(&sink);
-    match result {
+    // End of input, a signal or --strict: nothing held is lost. The state is saved however the
+    // run ends, a closed pipe downstream included.
+    let finished = read.and_then(|()| sink.finish());
+    let saved = sink.save_state();
+    match finished {
         Ok(()) => {}
         // `| head -1`: the reader downstream has all it wants. A normal end.
-        Err(Error::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return saved.map(|()| exit),
+        Err(Error::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => {}
         Err(e) => return Err(e),
     }
     saved?;
-    if sink.stopped {
-        exit = Exit::Failure;
-    }
-    sink.report.finish();
+    sink.report_finish();
     if config.stats {
-        eprintln!("{}", sink.stats_json(started.elapsed()));
+        eprintln!("{}", sink.stats_json(clock.started.elapsed()));
     }
-    Ok(exit)
+    Ok(match stopped_by {
+        Some(sig) => Exit::Signal(sig),
+        None if sink.stopped() || sink.failed() => Exit::Failure,
+        None => Exit::Success,
+    })
+}
+
+/// What runs on the clock between records: checkpoints of `--state`, `--stats-interval` lines,
+/// and the view's answer to SIGUSR1.
+struct Clock {
+    started: Instant,
+    checkpoint: Duration,
+    last_checkpoint: Instant,
+    stats_interval: Option<Duration>,
+    last_stats: Instant,
+}
+
+impl Clock {
+    fn new(config: &Config) -> Self {
+        let now = Instant::now();
+        Clock {
+            started: now,
+            checkpoint: if config.state.is_some() {
+                config.checkpoint
+            } else {
+                Duration::ZERO
+            },
+            last_checkpoint: now,
+            stats_interval: config.stats_interval,
+            last_stats: now,
+        }
+    }
+
+    fn tick<W: Write>(&mut self, sink: &mut Sink<W>, usr1: &AtomicBool) -> Result<(), Error> {
+        if !self.checkpoint.is_zero() && self.last_checkpoint.elapsed() >= self.checkpoint {
+            sink.save_state()?;
+            self.last_checkpoint = Instant::now();
+        }
+        if usr1.swap(false, Ordering::Relaxed) {
+            sink.on_request()?;
+        }
+        if let Some(every) = self.stats_interval {
+            if self.last_stats.elapsed() >= every {
+                eprintln!("{}", sink.stats_json(self.started.elapsed()));
+                self.last_stats = Instant::now();
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The signal that asked us to stop (0: none), with handlers installed once per process: a
@@ -277,19 +147,12 @@ fn summary_requests() -> Result<&'static AtomicBool, Error> {
     Ok(FLAG.get_or_init(|| flag))
 }
 
-/// Identifies a set of `--identity` patterns, so a state file's match flags are reused only for
-/// the same patterns.
-fn patterns_fingerprint(patterns: &[String]) -> u64 {
-    let mut sorted: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
-    sorted.sort();
-    stable_id(&sorted)
-}
-
 /// `--threads 0` uses at most this many.
 const MAX_AUTO_THREADS: usize = 4;
 
 /// Where records come from: chunks framed and decoded here (`--threads 1`), or batches already
-/// decoded by a stage of their own on the other core.
+/// decoded by a stage of their own on the other core. Either way each item reaches the sink as
+/// one [`Input`], through [`Sink::take`].
 enum Feed {
     Chunks {
         rx: Receiver<Chunk>,
@@ -300,9 +163,15 @@ enum Feed {
     Batches(Box<Parallel>),
 }
 
-enum Work {
-    Chunk(Chunk),
-    Batch(Batch),
+/// What one step of the feed did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Handed input to the sink.
+    Worked,
+    /// Nothing was ready (within the wait).
+    Idle,
+    /// All input has been read.
+    Done,
 }
 
 impl Feed {
@@ -333,18 +202,61 @@ impl Feed {
         )))
     }
 
-    fn try_next(&mut self) -> Result<Work, TryRecvError> {
+    /// Hands the next piece of input to the sink: what is ready now (`wait` `None`), or what
+    /// comes within `wait`.
+    fn step<W: Write>(&mut self, sink: &mut Sink<W>, wait: Option<Duration>) -> Result<Step, Error> {
         match self {
-            Feed::Chunks { rx, .. } => rx.try_recv().map(Work::Chunk),
-            Feed::Batches(p) => p.try_next().map(Work::Batch),
+            Feed::Chunks {
+                rx,
+                recycle,
+                framer,
+                unwrapper,
+            } => {
+                let chunk = match wait {
+                    None => rx.try_recv().map_err(Step::from),
+                    Some(d) => rx.recv_timeout(d).map_err(Step::from),
+                };
+                let chunk = match chunk {
+                    Ok(c) => c,
+                    Err(step) => return Ok(step),
+                };
+                match chunk {
+                    Chunk::Start(n) => {
+                        framer.reset();
+                        sink.take(Input::Start(n))?;
+                    }
+                    Chunk::Data(buf) => {
+                        sink.bytes_in((buf.len() - HEADROOM) as u64);
+                        let spare = framer.feed_owned(buf, HEADROOM);
+                        let _ = recycle.try_send(spare);
+                        sink.frames(framer, unwrapper)?;
+                    }
+                    Chunk::End => {
+                        framer.finish();
+                        sink.frames(framer, unwrapper)?;
+                    }
+                    Chunk::Failed(e) => {
+                        framer.finish();
+                        sink.frames(framer, unwrapper)?;
+                        sink.take(Input::Failed(&e))?;
+                    }
+                }
+            }
+            Feed::Batches(p) => {
+                let batch = match wait {
+                    None => p.try_next().map_err(Step::from),
+                    Some(d) => p.next_timeout(d).map_err(Step::from),
+                };
+                let batch = match batch {
+                    Ok(b) => b,
+                    Err(step) => return Ok(step),
+                };
+                sink.bytes_in(batch.bytes_in);
+                sink.batch(&batch)?;
+                p.recycle(batch);
+            }
         }
-    }
-
-    fn next_timeout(&mut self, wait: Duration) -> Result<Work, RecvTimeoutError> {
-        match self {
-            Feed::Chunks { rx, .. } => rx.recv_timeout(wait).map(Work::Chunk),
-            Feed::Batches(p) => p.next_timeout(wait).map(Work::Batch),
-        }
+        Ok(Step::Worked)
     }
 
     /// At the end of input the decoding thread has finished: wait for it, so a program that runs
@@ -355,11 +267,22 @@ impl Feed {
             p.finish();
         }
     }
+}
 
-    /// A batch's buffers go back to the decoding stage.
-    fn recycle(&mut self, batch: Batch) {
-        if let Feed::Batches(p) = self {
-            p.recycle(batch);
+impl From<TryRecvError> for Step {
+    fn from(e: TryRecvError) -> Step {
+        match e {
+            TryRecvError::Empty => Step::Idle,
+            TryRecvError::Disconnected => Step::Done,
+        }
+    }
+}
+
+impl From<RecvTimeoutError> for Step {
+    fn from(e: RecvTimeoutError) -> Step {
+        match e {
+            RecvTimeoutError::Timeout => Step::Idle,
+            RecvTimeoutError::Disconnected => Step::Done,
         }
     }
 }

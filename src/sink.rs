@@ -1,24 +1,30 @@
 //! What happens to each record after framing: dedupe, attribute, hold or release, filter, write.
 
-use crate::config::Format;
+use crate::config::Config;
 use crate::dedupe::Dedupe;
 use crate::error::Error;
-use crate::event::{decode, Event};
+use crate::event::Event;
+use crate::filter::Patterns;
 use crate::hold::{Held, HoldBuffer, Release};
+use crate::input::batch::{Batch, BatchItem};
 use crate::input::envelope::{Item, Record, Unwrapper};
 use crate::input::framer::{Frame, Framer};
-use crate::output::annotate::AnnotationCache;
-use crate::output::summary::Summary;
-use crate::output::text::{write_line, Palette};
+use crate::output::view::{self, View};
 use crate::output::{Output, Reject, Reporter};
 use crate::session::creators::event_id_key;
 use crate::session::node::{Confidence, Node};
 use crate::session::resolve::Chain;
-use crate::session::{Attribution, Lineage};
+use crate::session::table::stable_id;
+use crate::session::{Attribution, IdentityMatch, Lineage};
+use crate::state::{self, StateError};
 use crate::time::{parse_time, Epoch};
 use std::io::Write;
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Instant;
+
+/// Recent event ids `--dedupe` remembers at least (and twice this at most).
+const DEDUPE_IDS: usize = 500_000;
 
 /// Counters of this stage (`--stats`).
 #[derive(Debug, Default, Clone, Copy)]
@@ -28,68 +34,196 @@ pub struct Counts {
     pub filtered_out: u64,
 }
 
+/// One item of input, whichever stage framed and decoded it: the one type every record, bad
+/// record and input failure reaches the sink as.
+pub enum Input<'a> {
+    /// The next source begins (its index in the configuration's sources).
+    Start(usize),
+    Record(&'a Record<'a, 'a>),
+    /// A bad record at `line` of the current source; `end`: its last bytes.
+    Bad {
+        bytes: &'a [u8],
+        line: u64,
+        what: &'a dyn std::fmt::Display,
+        end: bool,
+    },
+    /// More of an oversized bad record, for `--reject`.
+    BadMore {
+        bytes: &'a [u8],
+        last: bool,
+    },
+    /// The current source could not be read on.
+    Failed(&'a dyn std::fmt::Display),
+}
+
 /// Everything a record passes through after framing.
 pub struct Sink<W: Write> {
-    pub lineage: Lineage,
-    pub hold: HoldBuffer,
-    pub dedupe: Option<Dedupe>,
-    pub out: Output<W>,
-    pub reject: Option<(std::path::PathBuf, Reject)>,
-    pub report: Reporter,
-    pub counts: Counts,
-    pub filtering: bool,
-    pub strict: bool,
+    lineage: Lineage,
+    hold: HoldBuffer,
+    dedupe: Option<Dedupe>,
+    out: Output<W>,
+    view: Box<dyn View>,
+    reject: Option<(PathBuf, Reject)>,
+    report: Reporter,
+    counts: Counts,
+    filtering: bool,
+    strict: bool,
     /// Set by `--strict` at the first bad record.
-    pub stopped: bool,
+    stopped: bool,
+    /// An input could not be read (the run fails, after the rest is read).
+    failed: bool,
+    /// The sources' names for messages, and the one being read.
+    sources: Vec<String>,
+    current: usize,
+    /// `--state`, and the `--identity` patterns' fingerprint its match flags were made for.
+    state: Option<PathBuf>,
+    patterns: u64,
     chain: Chain,
     linked: Vec<Rc<Node>>,
     released: Vec<Held>,
-    pub format: Format,
-    pub palette: Palette,
-    pub summary: Option<Summary>,
-    annotations: AnnotationCache,
 }
 
 impl<W: Write> Sink<W> {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        lineage: Lineage,
-        hold: HoldBuffer,
-        dedupe: Option<Dedupe>,
-        out: Output<W>,
-        reject: Option<(std::path::PathBuf, Reject)>,
-        report: Reporter,
-        filtering: bool,
-        strict: bool,
-    ) -> Self {
-        Sink {
+    /// Builds every stage from the configuration; with `--state`, loads the session table.
+    pub fn from_config(config: &Config, out: W) -> Result<Self, Error> {
+        let matcher =
+            Patterns::new(config.identity.iter().cloned()).map(|p| Box::new(p) as Box<dyn IdentityMatch>);
+        let filtering = matcher.is_some();
+        let reject = match &config.reject {
+            Some(p) => Some((
+                p.clone(),
+                Reject::create(p).map_err(|e| Error::Reject(p.clone(), e))?,
+            )),
+            None => None,
+        };
+        let mut lineage = Lineage::new(config.max_sessions, matcher);
+        lineage.defer_guesses = !config.hold.is_zero();
+        let patterns = patterns_fingerprint(&config.identity);
+        if let (Some(path), false) = (&config.state, config.fresh_state) {
+            let fail = |e| Error::State(path.clone(), e);
+            if let Some(snap) = state::load(path).map_err(fail)? {
+                lineage
+                    .restore(snap, patterns)
+                    .map_err(|e| fail(StateError::Snapshot(e)))?;
+            }
+        }
+        Ok(Sink {
             lineage,
-            hold,
-            dedupe,
-            out,
+            hold: HoldBuffer::new(config.hold, config.hold, config.max_held, config.settle),
+            dedupe: config.dedupe.then(|| Dedupe::new(DEDUPE_IDS)),
+            out: Output::new(out, config.line_buffered),
+            view: view::for_format(config.format, config.color, config.max_sessions),
             reject,
-            report,
+            report: Reporter {
+                quiet: config.quiet,
+                ..Reporter::default()
+            },
             counts: Counts::default(),
             filtering,
-            strict,
+            strict: config.strict,
             stopped: false,
+            failed: false,
+            sources: config.sources.iter().map(|s| s.display()).collect(),
+            current: 0,
+            state: config.state.clone(),
+            patterns,
             chain: Chain::default(),
             linked: Vec::new(),
             released: Vec::new(),
-            format: Format::Json,
-            palette: Palette::PLAIN,
-            summary: None,
-            annotations: AnnotationCache::default(),
+        })
+    }
+
+    /// `--strict` met a bad record: nothing more is read.
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// An input could not be read.
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Counts bytes read (`--stats`).
+    pub fn bytes_in(&mut self, n: u64) {
+        self.counts.bytes_in += n;
+    }
+
+    /// The one place every item of input is handled.
+    pub fn take(&mut self, item: Input<'_>) -> Result<(), Error> {
+        if self.stopped {
+            return Ok(());
+        }
+        match item {
+            Input::Start(n) => {
+                self.current = n;
+                Ok(())
+            }
+            Input::Record(rec) => self.record(rec),
+            Input::Bad {
+                bytes,
+                line,
+                what,
+                end,
+            } => self.bad(line, bytes, end, what),
+            Input::BadMore { bytes, last } => self.reject_more(bytes, last),
+            Input::Failed(e) => {
+                let input = self.input_name();
+                self.report.error(&format_args!("{input}: {e}"));
+                self.failed = true;
+                Ok(())
+            }
         }
     }
 
-    /// Handles every complete frame the framer has.
-    pub fn drain(
-        &mut self,
-        framer: &mut Framer,
-        unwrapper: &mut Unwrapper,
-        input: &str,
-    ) -> Result<(), Error> {
+    /// The current source's name, for messages.
+    fn input_name(&self) -> &str {
+        self.sources.get(self.current).map_or("", String::as_str)
+    }
+
+    /// Every record of a decoded batch (`--threads` 2 and more), in order.
+    pub fn batch(&mut self, batch: &Batch) -> Result<(), Error> {
+        for item in &batch.items {
+            match item {
+                BatchItem::Start(n) => self.take(Input::Start(*n))?,
+                BatchItem::Record { text, splice, strs } => match batch.record(text, *strs) {
+                    Some((text, event)) => self.take(Input::Record(&Record {
+                        text,
+                        splice: *splice as usize,
+                        event: &event,
+                    }))?,
+                    // Cannot happen (the batch was built from this record); if it did, the
+                    // record is reported and kept by --reject, never dropped in silence.
+                    None => self.take(Input::Bad {
+                        bytes: batch.raw(text),
+                        line: 0,
+                        what: &"internal error: a decoded record could not be rebuilt",
+                        end: true,
+                    })?,
+                },
+                BatchItem::Bad {
+                    bytes,
+                    line,
+                    what,
+                    end,
+                } => self.take(Input::Bad {
+                    bytes: &batch.buf[bytes.start as usize..bytes.end as usize],
+                    line: *line,
+                    what,
+                    end: *end,
+                })?,
+                BatchItem::BadMore { bytes, last } => self.take(Input::BadMore {
+                    bytes: &batch.buf[bytes.start as usize..bytes.end as usize],
+                    last: *last,
+                })?,
+                BatchItem::Failed(e) => self.take(Input::Failed(e))?,
+            }
+        }
+        self.warnings();
+        Ok(())
+    }
+
+    /// Every complete frame the framer has (`--threads 1`).
+    pub fn frames(&mut self, framer: &mut Framer, unwrapper: &mut Unwrapper) -> Result<(), Error> {
         while let Some(frame) = framer.next() {
             if self.stopped {
                 return Ok(());
@@ -98,12 +232,17 @@ impl<W: Write> Sink<W> {
                 Frame::Record { bytes, line } => {
                     let mut result = Ok(());
                     unwrapper.each(bytes, &mut |item| {
-                        if result.is_err() || self.stopped {
+                        if result.is_err() {
                             return;
                         }
                         result = match item {
-                            Item::Record(rec) => self.record(&rec),
-                            Item::Bad { bytes, error } => self.bad(input, line, bytes, true, &error),
+                            Item::Record(rec) => self.take(Input::Record(&rec)),
+                            Item::Bad { bytes, error } => self.take(Input::Bad {
+                                bytes,
+                                line,
+                                what: &error,
+                                end: true,
+                            }),
                         };
                     });
                     result?;
@@ -113,12 +252,13 @@ impl<W: Write> Sink<W> {
                     line,
                     reason,
                     continues,
-                } => self.bad(input, line, bytes, !continues, &reason.as_str())?,
-                Frame::BadMore { bytes, last } => {
-                    if let Some((p, r)) = &mut self.reject {
-                        r.write(bytes, last).map_err(|e| Error::Reject(p.clone(), e))?;
-                    }
-                }
+                } => self.take(Input::Bad {
+                    bytes,
+                    line,
+                    what: &reason.as_str(),
+                    end: !continues,
+                })?,
+                Frame::BadMore { bytes, last } => self.take(Input::BadMore { bytes, last })?,
             }
         }
         self.warnings();
@@ -126,21 +266,21 @@ impl<W: Write> Sink<W> {
     }
 
     /// Prints the warnings (collisions) found since the last call.
-    pub fn warnings(&mut self) {
+    fn warnings(&mut self) {
         for w in self.lineage.take_warnings() {
             self.report.warning(&w);
         }
     }
 
     /// More of an oversized bad record, for `--reject`.
-    pub fn reject_more(&mut self, bytes: &[u8], last: bool) -> Result<(), Error> {
+    fn reject_more(&mut self, bytes: &[u8], last: bool) -> Result<(), Error> {
         if let Some((p, r)) = &mut self.reject {
             r.write(bytes, last).map_err(|e| Error::Reject(p.clone(), e))?;
         }
         Ok(())
     }
 
-    pub fn record(&mut self, rec: &Record<'_, '_>) -> Result<(), Error> {
+    fn record(&mut self, rec: &Record<'_, '_>) -> Result<(), Error> {
         self.counts.records_in += 1;
         let ev = rec.event;
         if let Some(d) = &mut self.dedupe {
@@ -281,8 +421,8 @@ impl<W: Write> Sink<W> {
         Ok(())
     }
 
-    /// End of input or shutdown: everything held goes out.
-    pub fn release_all(&mut self) -> Result<(), Error> {
+    /// Everything held goes out.
+    fn release_all(&mut self) -> Result<(), Error> {
         while let Some(h) = self.hold.pop_front() {
             self.release(h, Release::Flush)?;
         }
@@ -310,77 +450,53 @@ impl<W: Write> Sink<W> {
                 return Ok(());
             }
         }
-        let session = self.chain.session.unwrap_or(att.session);
-        if self.format != Format::Json {
-            return self.write_for_people(text, ev, session, att);
-        }
+        let call = view::Call {
+            text,
+            event: ev,
+            att,
+            chain: &self.chain,
+            session: self.chain.session.unwrap_or(att.session),
+            source_identity,
+        };
         let buf = self.out.buf();
         let start = buf.len();
-        buf.extend_from_slice(text);
-        buf.push(b',');
-        self.annotations.write(buf, session, &self.chain, source_identity);
-        buf.extend_from_slice(b"}\n");
-        let len = buf.len() - start;
-        self.out.end_record(len).map_err(Error::Write)
+        if self.view.event(buf, &call) {
+            let len = buf.len() - start;
+            self.out.end_record(len).map_err(Error::Write)?;
+        }
+        Ok(())
     }
 
-    /// `--format text` and `summary`. A held event kept only its bytes: it is decoded again.
-    fn write_for_people(
-        &mut self,
-        text: &[u8],
-        ev: Option<&Event<'_>>,
-        session: u64,
-        att: &Attribution,
-    ) -> Result<(), Error> {
-        let owned = ev.is_none().then(|| {
-            let mut record = text.to_vec();
-            record.push(b'}');
-            String::from_utf8(record).unwrap_or_default()
-        });
-        let decoded = owned.as_deref().map(decode);
-        let blank = Event::default();
-        let ev = match (ev, &decoded) {
-            (Some(ev), _) => ev,
-            (None, Some(Ok(ev))) => ev,
-            // It decoded once before it was held, so this does not happen; if it did, the line
-            // still goes out, with its lineage and without the event's own fields.
-            (None, _) => &blank,
-        };
-        match self.format {
-            Format::Text => {
-                let buf = self.out.buf();
-                let start = buf.len();
-                write_line(buf, ev, &self.chain, &self.palette);
-                let len = buf.len() - start;
-                self.out.end_record(len).map_err(Error::Write)
-            }
-            Format::Summary => {
-                if let (Some(node), Some(summary)) = (&att.node, &mut self.summary) {
-                    summary.record(node, session, ev);
-                }
-                Ok(())
-            }
-            Format::Json => unreachable!("JSON is written by write()"),
-        }
-    }
-
-    /// `--format summary`: the tree so far (end of input, SIGUSR1).
-    pub fn write_summary(&mut self) -> Result<(), Error> {
-        if let Some(summary) = &self.summary {
-            let palette = self.palette;
-            summary.write(self.out.buf(), &palette);
-        }
+    /// SIGUSR1: what the view has so far (the summary tree), flushed.
+    pub fn on_request(&mut self) -> Result<(), Error> {
+        self.view.on_request(self.out.buf());
         self.out.flush().map_err(Error::Write)
     }
 
-    pub fn bad(
-        &mut self,
-        input: &str,
-        line: u64,
-        bytes: &[u8],
-        end: bool,
-        what: &dyn std::fmt::Display,
-    ) -> Result<(), Error> {
+    /// End of input, a signal or `--strict`: everything held goes out, then what the view keeps
+    /// for the end, flushed.
+    pub fn finish(&mut self) -> Result<(), Error> {
+        self.release_all()?;
+        self.view.finish(self.out.buf());
+        self.flush()
+    }
+
+    /// `--state`: saves the session table (atomically).
+    pub fn save_state(&self) -> Result<(), Error> {
+        match &self.state {
+            Some(path) => state::save(path, &self.lineage.snapshot(self.patterns))
+                .map_err(|e| Error::State(path.clone(), e)),
+            None => Ok(()),
+        }
+    }
+
+    /// The closing count of bad records, when more were found than were shown.
+    pub fn report_finish(&self) {
+        self.report.finish();
+    }
+
+    fn bad(&mut self, line: u64, bytes: &[u8], end: bool, what: &dyn std::fmt::Display) -> Result<(), Error> {
+        let input = self.sources.get(self.current).map_or("", String::as_str);
         self.report.bad_record(input, line, what);
         if let Some((p, r)) = &mut self.reject {
             r.write(bytes, end).map_err(|e| Error::Reject(p.clone(), e))?;
@@ -433,4 +549,12 @@ impl<W: Write> Sink<W> {
             "mb_per_s": if secs > 0.0 { ((self.counts.bytes_in as f64 / 1e6 / secs) * 10.0).round() / 10.0 } else { 0.0 },
         })
     }
+}
+
+/// Identifies a set of `--identity` patterns, so a state file's match flags are reused only for
+/// the same patterns.
+fn patterns_fingerprint(patterns: &[String]) -> u64 {
+    let mut sorted: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
+    sorted.sort();
+    stable_id(&sorted)
 }

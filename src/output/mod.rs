@@ -3,6 +3,7 @@
 pub mod annotate;
 pub mod summary;
 pub mod text;
+pub mod view;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

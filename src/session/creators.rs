@@ -150,133 +150,13 @@ impl Lineage {
         };
         let child = match via {
             Via::AssumeRole | Via::AssumeRoleWithSaml | Via::AssumeRoleWithWebIdentity => {
-                // Service-assumed roles (EC2, Lambda) log no assumedRoleUser: the session ARN
-                // follows from the role and the session name asked for.
-                let derived;
-                let arn = match re.assumed_role_user.arn.get() {
-                    Some(a) => a,
-                    None => match assumed_role_arn(
-                        ev.request_parameters.role_arn.get(),
-                        ev.request_parameters.role_session_name.get(),
-                    ) {
-                        Some(a) if issued.is_some() => {
-                            derived = a;
-                            &derived
-                        }
-                        _ => {
-                            self.stats.failed_creations += 1;
-                            return None;
-                        }
-                    },
-                };
-                let session_name = role_session_of(arn).map(|(_, s)| s);
-                if via == Via::AssumeRoleWithSaml {
-                    let subject = ev.user_identity.user_name.get();
-                    if let Some((user, reason)) = self.identity_center_user_of(arn, subject, now) {
-                        edge.parent = user;
-                        edge.via = Via::GetRoleCredentials;
-                        edge.confidence = Confidence::Heuristic;
-                        edge.reason = Some(reason);
-                    }
-                }
-                // Role chaining caps the session at one hour; the first hop may last 12.
-                let life = if caller.kind == Kind::AssumedRole {
-                    3600
-                } else {
-                    12 * 3600
-                };
-                let source_identity = re
-                    .source_identity
-                    .get()
-                    .or(ev.request_parameters.source_identity.get())
-                    .map(Into::into)
-                    .or_else(|| caller.source_identity.clone());
-                let id = stable_id(&[b"session", arn.as_bytes(), &now.to_le_bytes()]);
-                let role_id = re.assumed_role_user.assumed_role_id.get();
-                let child = self.child(id, Kind::AssumedRole, |n| {
-                    n.arn = Some(arn.into());
-                    n.name = session_name.map(Into::into);
-                    n.account = account_of(arn).map(Into::into);
-                    n.created = now;
-                    n.expires.set(expires.unwrap_or(now + life));
-                    n.source_identity = source_identity;
-                    if let Some(r) = role_id {
-                        n.extra_mut().principal_id = Some(r.into());
-                    }
-                });
-                if let Some(r) = role_id {
-                    self.table.put_principal(r, &child);
-                }
-                child
+                self.role_child(ev, caller, now, expires, &mut edge)?
             }
             Via::GetSessionToken | Via::AssumeRoot | Via::GetSigninToken => {
-                let Some(key) = issued else {
-                    if via == Via::GetSigninToken {
-                        // A console session on the caller's own credentials.
-                        self.console_put(caller);
-                        return None;
-                    }
-                    self.stats.failed_creations += 1;
-                    return None;
-                };
-                let id = stable_id(&[b"key-session", key.as_bytes()]);
-                let (kind, arn, life) = match via {
-                    Via::AssumeRoot => {
-                        let target = ev.request_parameters.target_principal.get().unwrap_or("");
-                        (
-                            Kind::Root,
-                            Some(format!("arn:aws:iam::{target}:root").into_boxed_str()),
-                            900,
-                        )
-                    }
-                    Via::GetSessionToken => (caller.kind, caller.arn.clone(), MAX_LIFETIME),
-                    _ => (caller.kind, caller.arn.clone(), 12 * 3600),
-                };
-                let child = self.child(id, kind, |n| {
-                    n.arn = arn;
-                    n.name = caller.name().map(Into::into);
-                    n.account = caller.account().map(Into::into);
-                    n.created = now;
-                    n.expires.set(expires.unwrap_or(now + life));
-                    n.source_identity = caller.source_identity.clone();
-                });
-                if via == Via::GetSigninToken {
-                    self.console_put(&child);
-                }
-                child
+                self.key_child(ev, via, caller, now, expires)?
             }
-            Via::GetFederationToken => {
-                let Some(arn) = re.federated_user.arn.get() else {
-                    self.stats.failed_creations += 1;
-                    return None;
-                };
-                let id = stable_id(&[b"session", arn.as_bytes(), &now.to_le_bytes()]);
-                self.child(id, Kind::FederatedUser, |n| {
-                    n.arn = Some(arn.into());
-                    n.name = last_name(arn).map(Into::into);
-                    n.account = account_of(arn).map(Into::into);
-                    n.created = now;
-                    n.expires.set(expires.unwrap_or(now + MAX_LIFETIME));
-                })
-            }
-            Via::ConsoleLogin => {
-                if !caller.origin {
-                    // A federated sign-in: the console runs on the caller's own session.
-                    self.console_put(caller);
-                    return None;
-                }
-                let arn = caller.arn.clone()?;
-                let id = stable_id(&[b"session", arn.as_bytes(), &now.to_le_bytes()]);
-                let child = self.child(id, caller.kind, |n| {
-                    n.arn = Some(arn.clone());
-                    n.name = caller.name().map(Into::into);
-                    n.account = caller.account().map(Into::into);
-                    n.created = now;
-                    n.expires.set(now + 12 * 3600);
-                });
-                self.console_put(&child);
-                child
-            }
+            Via::GetFederationToken => self.federation_child(ev, now, expires)?,
+            Via::ConsoleLogin => self.console_child(caller, now)?,
             Via::GetRoleCredentials => {
                 self.record_grant(ev, caller, now);
                 return None;
@@ -295,6 +175,159 @@ impl Lineage {
             }
         }
         self.link(&child, edge);
+        Some(child)
+    }
+
+    /// AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity: a role session, found later
+    /// by its ARN and creationDate. An Identity Center sign-in's edge is re-pointed at the user.
+    fn role_child(
+        &mut self,
+        ev: &Event<'_>,
+        caller: &Rc<Node>,
+        now: Epoch,
+        expires: Option<Epoch>,
+        edge: &mut Edge,
+    ) -> Option<Rc<Node>> {
+        let re = &ev.response_elements;
+        // Service-assumed roles (EC2, Lambda) log no assumedRoleUser: the session ARN follows
+        // from the role and the session name asked for.
+        let derived;
+        let arn = match re.assumed_role_user.arn.get() {
+            Some(a) => a,
+            None => match assumed_role_arn(
+                ev.request_parameters.role_arn.get(),
+                ev.request_parameters.role_session_name.get(),
+            ) {
+                Some(a) if re.credentials.access_key_id.get().is_some() => {
+                    derived = a;
+                    &derived
+                }
+                _ => {
+                    self.stats.failed_creations += 1;
+                    return None;
+                }
+            },
+        };
+        let session_name = role_session_of(arn).map(|(_, s)| s);
+        if edge.via == Via::AssumeRoleWithSaml {
+            let subject = ev.user_identity.user_name.get();
+            if let Some((user, reason)) = self.identity_center_user_of(arn, subject, now) {
+                edge.parent = user;
+                edge.via = Via::GetRoleCredentials;
+                edge.confidence = Confidence::Heuristic;
+                edge.reason = Some(reason);
+            }
+        }
+        // Role chaining caps the session at one hour; the first hop may last 12.
+        let life = if caller.kind == Kind::AssumedRole {
+            3600
+        } else {
+            12 * 3600
+        };
+        let source_identity = re
+            .source_identity
+            .get()
+            .or(ev.request_parameters.source_identity.get())
+            .map(Into::into)
+            .or_else(|| caller.source_identity.clone());
+        let id = stable_id(&[b"session", arn.as_bytes(), &now.to_le_bytes()]);
+        let role_id = re.assumed_role_user.assumed_role_id.get();
+        let child = self.child(id, Kind::AssumedRole, |n| {
+            n.arn = Some(arn.into());
+            n.name = session_name.map(Into::into);
+            n.account = account_of(arn).map(Into::into);
+            n.created = now;
+            n.expires.set(expires.unwrap_or(now + life));
+            n.source_identity = source_identity;
+            if let Some(r) = role_id {
+                n.extra_mut().principal_id = Some(r.into());
+            }
+        });
+        if let Some(r) = role_id {
+            self.table.put_principal(r, &child);
+        }
+        Some(child)
+    }
+
+    /// GetSessionToken, AssumeRoot, GetSigninToken: a session found later by the key it hands
+    /// out (and by its start, since keys are recycled).
+    fn key_child(
+        &mut self,
+        ev: &Event<'_>,
+        via: Via,
+        caller: &Rc<Node>,
+        now: Epoch,
+        expires: Option<Epoch>,
+    ) -> Option<Rc<Node>> {
+        let Some(key) = ev.response_elements.credentials.access_key_id.get() else {
+            if via == Via::GetSigninToken {
+                // A console session on the caller's own credentials.
+                self.console_put(caller);
+            } else {
+                self.stats.failed_creations += 1;
+            }
+            return None;
+        };
+        let id = stable_id(&[b"key-session", key.as_bytes()]);
+        let (kind, arn, life) = match via {
+            Via::AssumeRoot => {
+                let target = ev.request_parameters.target_principal.get().unwrap_or("");
+                (
+                    Kind::Root,
+                    Some(format!("arn:aws:iam::{target}:root").into_boxed_str()),
+                    900,
+                )
+            }
+            Via::GetSessionToken => (caller.kind, caller.arn.clone(), MAX_LIFETIME),
+            _ => (caller.kind, caller.arn.clone(), 12 * 3600),
+        };
+        let child = self.child(id, kind, |n| {
+            n.arn = arn;
+            n.name = caller.name().map(Into::into);
+            n.account = caller.account().map(Into::into);
+            n.created = now;
+            n.expires.set(expires.unwrap_or(now + life));
+            n.source_identity = caller.source_identity.clone();
+        });
+        if via == Via::GetSigninToken {
+            self.console_put(&child);
+        }
+        Some(child)
+    }
+
+    /// GetFederationToken: a federated user session, found later by its ARN and creationDate.
+    fn federation_child(&mut self, ev: &Event<'_>, now: Epoch, expires: Option<Epoch>) -> Option<Rc<Node>> {
+        let Some(arn) = ev.response_elements.federated_user.arn.get() else {
+            self.stats.failed_creations += 1;
+            return None;
+        };
+        let id = stable_id(&[b"session", arn.as_bytes(), &now.to_le_bytes()]);
+        Some(self.child(id, Kind::FederatedUser, |n| {
+            n.arn = Some(arn.into());
+            n.name = last_name(arn).map(Into::into);
+            n.account = account_of(arn).map(Into::into);
+            n.created = now;
+            n.expires.set(expires.unwrap_or(now + MAX_LIFETIME));
+        }))
+    }
+
+    /// ConsoleLogin: a user's (or root's) console session; a federated sign-in runs on the
+    /// caller's own session and mints nothing.
+    fn console_child(&mut self, caller: &Rc<Node>, now: Epoch) -> Option<Rc<Node>> {
+        if !caller.origin {
+            self.console_put(caller);
+            return None;
+        }
+        let arn = caller.arn.clone()?;
+        let id = stable_id(&[b"session", arn.as_bytes(), &now.to_le_bytes()]);
+        let child = self.child(id, caller.kind, |n| {
+            n.arn = Some(arn.clone());
+            n.name = caller.name().map(Into::into);
+            n.account = caller.account().map(Into::into);
+            n.created = now;
+            n.expires.set(now + 12 * 3600);
+        });
+        self.console_put(&child);
         Some(child)
     }
 

@@ -268,7 +268,9 @@ impl Lineage {
             }
             return None;
         };
-        let id = stable_id(&[b"key-session", key.as_bytes()]);
+        // AWS recycles keys: the session is its key and its start (the id an unknown AssumeRoot
+        // task session seen before its creator gets too).
+        let id = stable_id(&[b"key-session", key.as_bytes(), &now.to_le_bytes()]);
         let (kind, arn, life) = match via {
             Via::AssumeRoot => {
                 let target = ev.request_parameters.target_principal.get().unwrap_or("");

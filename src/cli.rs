@@ -103,8 +103,10 @@ pub struct Cli {
     /// released, annotated, the moment its creating event arrives; or `unlinked` once DURATION has
     /// passed in event time (against the latest eventTime two records have reached: one far-off
     /// record alone never moves it) or in wall time since it arrived
-    /// (so an idle live stream never sits on it). Events of known sessions are never delayed, and
-    /// a session released unlinked once does not delay its later events again. End of input and
+    /// (so an idle live stream never sits on it). Events of known sessions are never delayed, nor
+    /// are those of a session that began more than DURATION before the events the stream has
+    /// shown (a tail started mid-day: its creator is not coming), and a session released unlinked
+    /// once does not delay its later events again. End of input and
     /// SIGINT/SIGTERM release everything. Units: ms, s, m, h, d.
     #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration_arg)]
     pub hold: std::time::Duration,

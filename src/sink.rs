@@ -345,10 +345,16 @@ impl<W: Write> Sink<W> {
         let mut waits_for = 0;
         if self.chain.confidence() == Confidence::Unlinked {
             let n = &top.node;
+            // A creator is delivered within the window of the events of its own time: once the
+            // stream has shown events more than the window after the session began (a tail that
+            // starts mid-day, a session of yesterday), its creator is not coming.
+            let shown = self.hold.watermark().max(event_time.unwrap_or(Epoch::MIN));
+            let may_come = n.created.saturating_add(self.hold.window_secs()) >= shown;
             if !n.origin
                 && (n.creators.borrow().is_empty() || self.chain.disagreed)
                 && !n.released_unlinked.get()
                 && self.hold.window_secs() > 0
+                && may_come
             {
                 waits_for = n.id;
             }

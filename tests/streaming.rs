@@ -123,7 +123,8 @@ fn an_idle_live_stream_releases_held_events_by_wall_clock() {
     writeln!(
         stdin,
         "{}",
-        unknown_session_call("s1", "2024-05-01T00:00:05Z", "e1")
+        // Made in the second its session began: young enough for its creator to still come.
+        unknown_session_call("s1", "2024-05-01T00:00:00Z", "e1")
     )
     .unwrap();
     stdin.flush().unwrap();

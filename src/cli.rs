@@ -115,6 +115,14 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_held: u64,
 
+    /// Bytes of held events at most (suffixes K, M, G); on overflow the oldest goes out as it
+    /// stands (unlinked).
+    ///
+    /// Real CloudTrail records reach hundreds of kilobytes: the count alone (--max-held) does not
+    /// bound memory. A single record larger than this is not held at all.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
+    pub max_held_bytes: u64,
+
     /// Hold events of sessions younger than DURATION (event time) until a colliding creator could
     /// no longer arrive (default 0: live tailing stays live).
     ///
@@ -254,6 +262,7 @@ impl Cli {
             stats: self.stats,
             hold: self.hold,
             max_held: usize::try_from(self.max_held).unwrap_or(usize::MAX),
+            max_held_bytes: usize::try_from(self.max_held_bytes).unwrap_or(usize::MAX),
             settle: self.settle,
             dedupe: self.dedupe,
             state: self.state,

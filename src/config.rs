@@ -33,6 +33,8 @@ pub struct Config {
     pub stats: bool,
     pub hold: Duration,
     pub max_held: usize,
+    /// Bytes of held records at most.
+    pub max_held_bytes: usize,
     pub settle: Duration,
     pub dedupe: bool,
     pub state: Option<PathBuf>,
@@ -62,6 +64,7 @@ impl Default for Config {
             stats: false,
             hold: Duration::from_secs(15 * 60),
             max_held: 20_000,
+            max_held_bytes: 64 << 20,
             settle: Duration::ZERO,
             dedupe: false,
             state: None,

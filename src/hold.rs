@@ -52,6 +52,8 @@ pub struct HoldStats {
     pub released_linked: u64,
     pub released_unlinked: u64,
     pub overflowed: u64,
+    /// The most bytes of records held at once.
+    pub held_bytes_max: u64,
 }
 
 pub struct HoldBuffer {
@@ -62,6 +64,9 @@ pub struct HoldBuffer {
     waiting: HashMap<u64, Vec<u64>>,
     live: usize,
     max_held: usize,
+    /// Bytes of the records held now, and the most allowed.
+    bytes: usize,
+    max_bytes: usize,
     window: Epoch,
     wall: Duration,
     pub settle: Epoch,
@@ -82,12 +87,25 @@ const AGREE: usize = 2;
 impl HoldBuffer {
     /// `window` in event time, `wall` in wall time since arrival (the same in use; tests shorten it).
     pub fn new(window: Duration, wall: Duration, max_held: usize, settle: Duration) -> Self {
+        Self::with_bytes(window, wall, max_held, usize::MAX, settle)
+    }
+
+    /// As [`HoldBuffer::new`], holding at most `max_bytes` of records.
+    pub fn with_bytes(
+        window: Duration,
+        wall: Duration,
+        max_held: usize,
+        max_bytes: usize,
+        settle: Duration,
+    ) -> Self {
         HoldBuffer {
             slots: VecDeque::new(),
             base: 0,
             waiting: HashMap::new(),
             live: 0,
             max_held: max_held.max(1),
+            bytes: 0,
+            max_bytes,
             window: window.as_secs() as Epoch,
             wall: wall.max(settle),
             settle: settle.as_secs() as Epoch,
@@ -139,23 +157,36 @@ impl HoldBuffer {
         self.watermark = self.watermark.max(agreed);
     }
 
-    /// Holds an event; returns the oldest one when the buffer was full.
-    pub fn push(&mut self, held: Held) -> Option<Held> {
-        let overflow = if self.live >= self.max_held {
+    /// Bytes of the records held now.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether a record of `len` bytes may be held at all (one larger than the byte bound is not).
+    pub fn fits(&self, len: usize) -> bool {
+        len <= self.max_bytes
+    }
+
+    /// Holds an event; returns the oldest ones that had to go out to make room (by count or by
+    /// bytes), oldest first, into `overflow`.
+    pub fn push(&mut self, held: Held, overflow: &mut Vec<Held>) {
+        while self.live > 0 && (self.live >= self.max_held || self.bytes + held.text.len() > self.max_bytes) {
             self.stats.overflowed += 1;
-            self.pop_front()
-        } else {
-            None
-        };
+            match self.pop_front() {
+                Some(h) => overflow.push(h),
+                None => break,
+            }
+        }
         let seq = self.base + self.slots.len() as u64;
         if held.waits_for != 0 {
             self.waiting.entry(held.waits_for).or_default().push(seq);
         }
+        self.bytes += held.text.len();
         self.slots.push_back(Some(held));
         self.live += 1;
         self.stats.held_total += 1;
         self.stats.held_max = self.stats.held_max.max(self.live as u64);
-        overflow
+        self.stats.held_bytes_max = self.stats.held_bytes_max.max(self.bytes as u64);
     }
 
     /// Every event waiting for session `id`, in arrival order.
@@ -170,6 +201,7 @@ impl HoldBuffer {
             {
                 if let Some(h) = slot.take() {
                     self.live -= 1;
+                    self.bytes -= h.text.len();
                     out.push(h);
                 }
             }
@@ -201,6 +233,7 @@ impl HoldBuffer {
         let h = self.slots.pop_front()??;
         self.base += 1;
         self.live -= 1;
+        self.bytes -= h.text.len();
         if h.waits_for != 0 {
             if let Some(seqs) = self.waiting.get_mut(&h.waits_for) {
                 seqs.retain(|&s| s != self.base - 1);
@@ -246,6 +279,13 @@ mod tests {
         }
     }
 
+    /// Holds `h`, returning what had to go out to make room.
+    fn push(buf: &mut HoldBuffer, h: Held) -> Vec<Held> {
+        let mut over = Vec::new();
+        buf.push(h, &mut over);
+        over
+    }
+
     #[test]
     fn released_by_link_by_event_time_and_by_overflow() {
         let mut h = HoldBuffer::new(
@@ -256,9 +296,9 @@ mod tests {
         );
         h.observe(1000);
         h.observe(1000);
-        assert!(h.push(held(1, 1000)).is_none());
-        assert!(h.push(held(2, 1001)).is_none());
-        assert!(h.push(held(1, 1002)).is_none());
+        assert!(push(&mut h, held(1, 1000)).is_empty());
+        assert!(push(&mut h, held(2, 1001)).is_empty());
+        assert!(push(&mut h, held(1, 1002)).is_empty());
         let mut out = Vec::new();
         h.take_waiting(1, &mut out);
         assert_eq!(out.iter().map(|x| x.event_time).collect::<Vec<_>>(), [1000, 1002]);
@@ -269,8 +309,11 @@ mod tests {
         assert_eq!(h.pop_due(Instant::now()).map(|x| x.event_time), Some(1001));
         assert!(h.is_empty());
         for t in 0..4 {
-            let over = h.push(held(9, 2000 + t));
-            assert_eq!(over.map(|x| x.event_time), (t == 3).then_some(2000));
+            let over = push(&mut h, held(9, 2000 + t));
+            assert_eq!(
+                over.iter().map(|x| x.event_time).collect::<Vec<_>>(),
+                if t == 3 { vec![2000] } else { vec![] }
+            );
         }
         assert_eq!(h.stats.overflowed, 1);
         // Waiting lists stay in step after an overflow.
@@ -278,6 +321,33 @@ mod tests {
         h.take_waiting(9, &mut out);
         assert_eq!(out.len(), 3);
         assert!(h.is_empty());
+    }
+
+    #[test]
+    fn bounded_in_bytes() {
+        let mut h = HoldBuffer::with_bytes(
+            Duration::from_secs(900),
+            Duration::from_secs(900),
+            100,
+            10,
+            Duration::ZERO,
+        );
+        let big = |w: u64, t: Epoch| Held {
+            text: vec![b'x'; 4].into_boxed_slice(),
+            ..held(w, t)
+        };
+        assert!(push(&mut h, big(1, 1)).is_empty());
+        assert!(push(&mut h, big(2, 2)).is_empty());
+        assert_eq!(h.bytes(), 8);
+        // A third 4-byte record would make 12: the oldest goes.
+        let over = push(&mut h, big(3, 3));
+        assert_eq!(over.iter().map(|x| x.event_time).collect::<Vec<_>>(), [1]);
+        assert_eq!(h.bytes(), 8);
+        assert_eq!(h.stats.held_bytes_max, 8);
+        assert!(!h.fits(11) && h.fits(10));
+        let mut out = Vec::new();
+        h.take_waiting(2, &mut out);
+        assert_eq!(h.bytes(), 4, "a record taken out is no longer counted");
     }
 
     #[test]
@@ -322,7 +392,7 @@ mod tests {
             Duration::ZERO,
         );
         h.observe(1000);
-        h.push(held(1, 1000));
+        push(&mut h, held(1, 1000));
         assert!(h.pop_due(Instant::now() - Duration::from_secs(1)).is_none());
         std::thread::sleep(Duration::from_millis(5));
         assert!(h.pop_due(Instant::now()).is_some());

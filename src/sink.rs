@@ -81,6 +81,8 @@ pub struct Sink<W: Write> {
     chain: Chain,
     linked: Vec<Rc<Node>>,
     released: Vec<Held>,
+    /// Held events pushed out to make room (reused).
+    overflow: Vec<Held>,
 }
 
 impl<W: Write> Sink<W> {
@@ -109,7 +111,13 @@ impl<W: Write> Sink<W> {
         }
         Ok(Sink {
             lineage,
-            hold: HoldBuffer::new(config.hold, config.hold, config.max_held, config.settle),
+            hold: HoldBuffer::with_bytes(
+                config.hold,
+                config.hold,
+                config.max_held,
+                config.max_held_bytes,
+                config.settle,
+            ),
             dedupe: config.dedupe.then(|| Dedupe::new(DEDUPE_IDS)),
             out: Output::new(out, config.line_buffered),
             view: view::for_format(config.format, config.color, config.max_sessions),
@@ -130,6 +138,7 @@ impl<W: Write> Sink<W> {
             chain: Chain::default(),
             linked: Vec::new(),
             released: Vec::new(),
+            overflow: Vec::new(),
         })
     }
 
@@ -296,7 +305,10 @@ impl<W: Write> Sink<W> {
         let source_identity = ev.user_identity.session_context.source_identity.get();
         self.resolve(&att);
         let text = &rec.text.as_bytes()[..rec.splice];
-        match self.hold_reason(event_time) {
+        let hold = self
+            .hold_reason(event_time)
+            .filter(|_| self.hold.fits(text.len()));
+        match hold {
             Some((waits_for, not_before)) => {
                 let held = Held {
                     text: text.into(),
@@ -307,9 +319,7 @@ impl<W: Write> Sink<W> {
                     not_before,
                     arrived: Instant::now(),
                 };
-                if let Some(old) = self.hold.push(held) {
-                    self.release(old, Release::Overflow)?;
-                }
+                self.hold_push(held)?;
             }
             None => self.write(text, Some(ev), &att, source_identity)?,
         }
@@ -377,6 +387,20 @@ impl<W: Write> Sink<W> {
         (waits_for != 0 || not_before != Epoch::MIN).then_some((waits_for, not_before))
     }
 
+    /// Holds an event; what had to make room for it goes out as it stands.
+    fn hold_push(&mut self, held: Held) -> Result<(), Error> {
+        let mut overflow = std::mem::take(&mut self.overflow);
+        self.hold.push(held, &mut overflow);
+        let mut result = Ok(());
+        for old in overflow.drain(..) {
+            if result.is_ok() {
+                result = self.release(old, Release::Overflow);
+            }
+        }
+        self.overflow = overflow;
+        result
+    }
+
     /// Lets one held event go: attributed as well as it can be now.
     fn release(&mut self, h: Held, why: Release) -> Result<(), Error> {
         self.resolve(&h.att);
@@ -400,10 +424,7 @@ impl<W: Write> Sink<W> {
                         not_before,
                         ..h
                     };
-                    if let Some(old) = self.hold.push(again) {
-                        self.release(old, Release::Overflow)?;
-                    }
-                    return Ok(());
+                    return self.hold_push(again);
                 }
             }
         }
@@ -551,6 +572,8 @@ impl<W: Write> Sink<W> {
             "released_linked": h.released_linked,
             "released_unlinked": h.released_unlinked,
             "held_overflow": h.overflowed,
+            "held_bytes_now": self.hold.bytes(),
+            "held_bytes_max": h.held_bytes_max,
             "elapsed_s": (secs * 1000.0).round() / 1000.0,
             "mb_per_s": if secs > 0.0 { ((self.counts.bytes_in as f64 / 1e6 / secs) * 10.0).round() / 10.0 } else { 0.0 },
         })

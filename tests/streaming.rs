@@ -282,3 +282,75 @@ fn threads_change_nothing_in_the_output() {
         );
     }
 }
+
+/// Held events are bounded in bytes, not only in count: 1,000 calls of 200 KB of sessions whose
+/// creators may still come (200 MB in all) never hold more than `--max-held-bytes`; the oldest go
+/// out as they stand, and every event comes out.
+#[test]
+fn held_events_are_bounded_in_bytes() {
+    let padding = "x".repeat(200 * 1024);
+    let mut child = Command::new(bin())
+        .args(["--max-held-bytes", "16M", "--stats", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        for i in 0..1000 {
+            // Each call is made in the second its session began: young, so it is held.
+            let ev = unknown_session_call(&format!("big{i}"), "2024-05-01T00:00:00Z", &format!("e{i}"));
+            let ev = ev.replacen(
+                r#""eventVersion":"1.08""#,
+                &format!(r#""eventVersion":"1.08","pad":"{padding}""#),
+                1,
+            );
+            stdin.write_all(ev.as_bytes()).unwrap();
+            stdin.write_all(b"\n").unwrap();
+        }
+    });
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut lines = 0usize;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match std::io::Read::read(&mut out, &mut buf) {
+                Ok(0) | Err(_) => break lines,
+                Ok(n) => lines += buf[..n].iter().filter(|&&b| b == b'\n').count(),
+            }
+        }
+    });
+    let mut rss_max = 0;
+    while !writer.is_finished() {
+        if let Some(kb) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))?
+                    .split_whitespace()
+                    .nth(1)?
+                    .parse::<u64>()
+                    .ok()
+            })
+        {
+            rss_max = rss_max.max(kb);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    writer.join().unwrap();
+    let done = child.wait_with_output().unwrap();
+    assert_eq!(done.status.code(), Some(0));
+    assert_eq!(reader.join().unwrap(), 1000, "every event comes out");
+    let stats: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&done.stderr).lines().last().unwrap()).unwrap();
+    let held_max = stats["held_bytes_max"].as_u64().unwrap();
+    assert!(held_max <= 16 << 20, "{stats}");
+    assert!(held_max > 8 << 20, "the bound was reached: {stats}");
+    assert!(stats["held_overflow"].as_u64().unwrap() > 900, "{stats}");
+    // Records in flight, buffers and the bound: far below the 200 MB that went through.
+    if rss_max > 0 {
+        assert!(rss_max < 96 * 1024, "resident {rss_max} KB");
+    }
+}

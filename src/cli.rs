@@ -23,8 +23,9 @@ EXIT STATUS:
   0  all input was read (bad records are reported, not fatal)
   1  a fatal error: an unreadable input, a write error, or a bad record with --strict
   2  usage error
-  143  stopped by SIGTERM, after releasing held events and flushing; after SIGINT the
-       same, then it ends by the signal itself (a shell shows 130)
+  143  stopped by SIGTERM, after handling every record already read, releasing held
+       events, flushing and saving; after SIGINT the same, then it ends by the signal
+       itself (a shell shows 130). A second signal ends it at once.
 
 EXAMPLES:
   aws logs tail /cloudtrail --follow | ctail-filter --identity alice | jq .ctail.origin

@@ -11,13 +11,28 @@ use crate::input::parallel::Parallel;
 use crate::input::{spawn_reader, Chunk, HEADROOM};
 use crate::sink::{Input, Sink};
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How long the loop waits for input before looking at the clock and the signals again.
 const TICK: Duration = Duration::from_millis(100);
+/// At shutdown, how long the stages between reader and engine may stay silent before everything
+/// read is taken to have been handed over.
+const DRAIN_IDLE: Duration = Duration::from_millis(250);
+
+/// Records taken in and written out so far, for the message of a second signal (which ends the
+/// process from another thread).
+static RECORDS_IN: AtomicU64 = AtomicU64::new(0);
+static RECORDS_OUT: AtomicU64 = AtomicU64::new(0);
+
+/// Publishes the sink's progress for [`watch_second_signal`].
+fn progress<W: Write>(sink: &Sink<W>) {
+    let (read, done) = sink.progress();
+    RECORDS_IN.store(read, Ordering::Relaxed);
+    RECORDS_OUT.store(done, Ordering::Relaxed);
+}
 
 /// Runs the whole pipeline over `config.sources`, writing to `out`.
 pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
@@ -37,6 +52,7 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
                 }
             }
             clock.tick(&mut sink, usr1)?;
+            progress(&sink);
             let step = match feed.step(&mut sink, None)? {
                 Step::Idle => {
                     // Input is idle: whatever is buffered goes out now, so a live tail stays live.
@@ -55,6 +71,12 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
             }
         }
     })();
+    // A signal: nothing more is read, but every record already read is handled (a shipper
+    // that signals us cannot send them again). A second signal ends the process at once.
+    let read = read.and_then(|()| match stopped_by {
+        Some(_) => feed.drain(&mut sink),
+        None => Ok(()),
+    });
     // End of input, a signal or --strict: nothing held is lost. The state is saved however the
     // run ends, a closed pipe downstream included.
     let finished = read.and_then(|()| sink.finish());
@@ -132,7 +154,38 @@ fn signals() -> Result<&'static AtomicUsize, Error> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register_usize(sig, Arc::clone(&flag), sig as usize).map_err(Error::Signals)?;
     }
+    watch_second_signal()?;
     Ok(FLAG.get_or_init(|| flag))
+}
+
+/// The first SIGINT/SIGTERM asks for a clean stop (finish what was read, release, flush, save);
+/// a second one means now: the process ends at once, from this thread (the engine may be blocked
+/// writing to a stalled downstream), saying on stderr what was not written.
+fn watch_second_signal() -> Result<(), Error> {
+    let mut signals =
+        signal_hook::iterator::Signals::new([signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM])
+            .map_err(Error::Signals)?;
+    std::thread::Builder::new()
+        .name("ctail-signals".into())
+        .spawn(move || {
+            let mut seen = 0;
+            for sig in signals.forever() {
+                seen += 1;
+                if seen < 2 {
+                    continue;
+                }
+                let read = RECORDS_IN.load(Ordering::Relaxed);
+                let done = RECORDS_OUT.load(Ordering::Relaxed);
+                let _ = writeln!(
+                    io::stderr().lock(),
+                    "ctail-filter: second signal: exiting at once; {} records read were not written (held, or waiting for output), nor was any input read but not yet framed; the state was not saved",
+                    read.saturating_sub(done)
+                );
+                std::process::exit(128 + sig);
+            }
+        })
+        .map_err(Error::Signals)?;
+    Ok(())
 }
 
 /// SIGUSR1 asks `--format summary` for the tree so far; installed once per process.
@@ -257,6 +310,20 @@ impl Feed {
             }
         }
         Ok(Step::Worked)
+    }
+
+    /// Shutdown: stops the reader and hands the sink everything read before, until the stages
+    /// between have nothing more for [`DRAIN_IDLE`] (a reader blocked on an open, silent input
+    /// has nothing more).
+    fn drain<W: Write>(&mut self, sink: &mut Sink<W>) -> Result<(), Error> {
+        crate::input::stop_reading();
+        while !sink.stopped() {
+            progress(sink);
+            if self.step(sink, Some(DRAIN_IDLE))? != Step::Worked {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// At the end of input the decoding thread has finished: wait for it, so a program that runs

@@ -152,6 +152,16 @@ impl<W: Write> Sink<W> {
         self.failed
     }
 
+    /// Records taken in, and records done with (written, filtered out, dropped as duplicates):
+    /// what a second signal reports as lost is the difference.
+    pub fn progress(&self) -> (u64, u64) {
+        let dropped = self.dedupe.as_ref().map_or(0, |d| d.dropped);
+        (
+            self.counts.records_in,
+            self.out.records + self.counts.filtered_out + dropped,
+        )
+    }
+
     /// Counts bytes read (`--stats`).
     pub fn bytes_in(&mut self, n: u64) {
         self.counts.bytes_in += n;

@@ -352,3 +352,159 @@ fn sigint_is_re_raised_after_the_output_is_flushed() {
     );
     drop(stdin);
 }
+
+/// Bytes the process has read so far (`rchar` of /proc/PID/io).
+#[cfg(target_os = "linux")]
+fn bytes_read(pid: u32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    io.lines()
+        .find_map(|l| l.strip_prefix("rchar: "))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Waits until the process stops reading (its read count still for 500 ms); returns the count.
+#[cfg(target_os = "linux")]
+fn read_until_still(pid: u32) -> u64 {
+    let mut last = 0;
+    let mut still_since = Instant::now();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        let now = bytes_read(pid).unwrap_or(0);
+        if now != last {
+            last = now;
+            still_since = Instant::now();
+        } else if still_since.elapsed() >= Duration::from_millis(500) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    last
+}
+
+/// SIGTERM while the downstream is stalled (a shipper's full pipe): every event already read
+/// comes out once the downstream reads again, a second later; nothing read is dropped.
+#[cfg(target_os = "linux")]
+#[test]
+fn sigterm_with_a_stalled_downstream_writes_everything_read() {
+    for threads in ["1", "2"] {
+        let events: Vec<String> = (0..3000)
+            .map(|i| {
+                format!(
+                    r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"alice"}},"eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","requestParameters":{{"key":"{}"}},"eventID":"e{i}"}}"#,
+                    "k".repeat(900)
+                )
+            })
+            .collect();
+        let mut child = Command::new(bin())
+            .args(["--threads", threads])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let mut stdin = child.stdin.take().unwrap();
+        let input: Vec<u8> = events
+            .iter()
+            .flat_map(|e| format!("{e}\n").into_bytes())
+            .collect();
+        let total = input.len();
+        // What the process reads of other things (its libraries, /proc) before any input.
+        let base = read_until_still(pid) as usize;
+        // The writer may block on a full pipe once ctail-filter stops reading; it is left so.
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+            stdin
+        });
+        let read = read_until_still(pid) as usize - base;
+        // Events wholly read before the signal: what must come out.
+        let mut whole = 0;
+        let mut at = 0;
+        for e in &events {
+            at += e.len() + 1;
+            if at > read.min(total) {
+                break;
+            }
+            whole += 1;
+        }
+        assert!(
+            whole > 500,
+            "--threads {threads}: only {whole} events were read before the signal"
+        );
+        Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(1));
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+        let code = child.wait().unwrap().code();
+        drop(writer);
+        assert_eq!(code, Some(143), "--threads {threads}");
+        assert!(
+            out.lines().count() >= whole,
+            "--threads {threads}: {} of {whole} events read came out",
+            out.lines().count()
+        );
+    }
+}
+
+/// A second signal means now: with the downstream stalled (nothing can be written), the process
+/// ends at once anyway, and says on stderr that records read were not written.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_second_signal_exits_at_once() {
+    let event = |i: usize| {
+        format!(
+            r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accessKeyId":"AKIAEXAMPLE","userName":"alice"}},"eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","requestParameters":{{"key":"{}"}},"eventID":"e{i}"}}"#,
+            "k".repeat(900)
+        )
+    };
+    let mut child = Command::new(bin())
+        .args(["--threads", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let input: Vec<u8> = (0..3000)
+        .flat_map(|i| format!("{}\n", event(i)).into_bytes())
+        .collect();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+        stdin
+    });
+    read_until_still(pid);
+    // The downstream (our end of stdout) never reads: the first signal's drain blocks on it.
+    let stdout = child.stdout.take().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still running after a second signal"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    drop((stdout, writer));
+    assert_eq!(status.code(), Some(143));
+    assert!(err.contains("second signal"), "{err}");
+    assert!(err.contains("were not written"), "{err}");
+}

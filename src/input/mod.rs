@@ -15,6 +15,7 @@ use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread;
 
@@ -69,6 +70,14 @@ pub enum Chunk {
 
 /// Starts the reader thread. Chunk buffers come back through `recycle` so reading allocates only
 /// while the pipeline is still filling its queue.
+/// Set on SIGINT/SIGTERM: the reader stops before its next read (what it read is still handed on).
+static STOP_READING: AtomicBool = AtomicBool::new(false);
+
+/// Asks the reader to read nothing more (shutdown). Everything it has read is still delivered.
+pub fn stop_reading() {
+    STOP_READING.store(true, Ordering::Relaxed);
+}
+
 pub fn spawn_reader(sources: Vec<Source>) -> (Receiver<Chunk>, SyncSender<Vec<u8>>) {
     let (tx, rx) = sync_channel::<Chunk>(IN_FLIGHT);
     let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
@@ -125,6 +134,10 @@ fn read_source(source: &Source, tx: &SyncSender<Chunk>, recycle: &Receiver<Vec<u
         raw
     };
     loop {
+        if STOP_READING.load(Ordering::Relaxed) {
+            // Shutdown: what was read is handed on; nothing more is read.
+            return Ok(false);
+        }
         let mut buf = recycle
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(HEADROOM + CHUNK));

@@ -56,6 +56,19 @@ pub struct Cli {
     #[arg(value_name = "FILE")]
     pub files: Vec<OsString>,
 
+    /// Run PRODUCER (after `--`) and read its output: `ctail-filter -- aws logs tail … --follow`.
+    ///
+    /// No shell stands between: SIGINT or SIGTERM reaches ctail-filter, which stops the producer
+    /// (SIGTERM to its process group), reads what it still writes, handles it, saves the state and
+    /// exits. The producer's stderr is ctail-filter's. A producer that exits is reported on
+    /// stderr (a failure ends the run with status 1), or started again with --restart-producer.
+    #[arg(last = true, value_name = "PRODUCER", conflicts_with = "files")]
+    pub producer: Vec<OsString>,
+
+    /// Start the producer again (after a second) whenever it exits, until a signal.
+    #[arg(long, requires = "producer")]
+    pub restart_producer: bool,
+
     /// Keep only events whose lineage matches PATTERN (repeatable).
     ///
     /// Keeps every event made by a session whose lineage contains a match, and every event that
@@ -244,7 +257,12 @@ impl ColorChoice {
 
 impl Cli {
     pub fn into_config(self) -> Config {
-        let mut sources = if self.files.is_empty() {
+        let mut sources = if !self.producer.is_empty() {
+            vec![Source::Producer(crate::input::producer::Producer {
+                argv: self.producer.clone(),
+                restart: self.restart_producer,
+            })]
+        } else if self.files.is_empty() {
             vec![Source::Stdin]
         } else {
             self.files.iter().map(|f| Source::from_arg(f)).collect()

@@ -13,6 +13,10 @@ fn main() -> ExitCode {
         clap_complete::generate(shell, &mut Cli::command(), "ctail-filter", &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
+    // When the parent (a shipper, a supervisor) dies, stop as on SIGTERM: finish what was read,
+    // save the state, exit.
+    #[cfg(target_os = "linux")]
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
     let config = cli.into_config();
     if config.reordered > 0 && !config.quiet {
         // Best effort, like every message: a closed stderr is no reason to stop.

@@ -21,6 +21,8 @@ const TICK: Duration = Duration::from_millis(100);
 /// At shutdown, how long the stages between reader and engine may stay silent before everything
 /// read is taken to have been handed over.
 const DRAIN_IDLE: Duration = Duration::from_millis(250);
+/// At shutdown, how long a producer may take to stop and close its output.
+const PRODUCER_GRACE: Duration = Duration::from_secs(10);
 
 /// Records taken in and written out so far, for the message of a second signal (which ends the
 /// process from another thread).
@@ -312,15 +314,22 @@ impl Feed {
         Ok(Step::Worked)
     }
 
-    /// Shutdown: stops the reader and hands the sink everything read before, until the stages
+    /// Shutdown: stops the reader (or asks the producer to stop and reads what it still writes,
+    /// for up to [`PRODUCER_GRACE`]) and hands the sink everything read before, until the stages
     /// between have nothing more for [`DRAIN_IDLE`] (a reader blocked on an open, silent input
     /// has nothing more).
     fn drain<W: Write>(&mut self, sink: &mut Sink<W>) -> Result<(), Error> {
-        crate::input::stop_reading();
+        let producing = crate::input::producer::stop();
+        if !producing {
+            crate::input::stop_reading();
+        }
+        let deadline = Instant::now() + PRODUCER_GRACE;
         while !sink.stopped() {
             progress(sink);
-            if self.step(sink, Some(DRAIN_IDLE))? != Step::Worked {
-                break;
+            match self.step(sink, Some(DRAIN_IDLE))? {
+                Step::Worked => {}
+                Step::Idle if producing && Instant::now() < deadline => {}
+                Step::Idle | Step::Done => break,
             }
         }
         Ok(())

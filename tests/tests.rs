@@ -9,6 +9,7 @@ mod lineage;
 mod long_running;
 mod man_page;
 mod pretty_json;
+mod producer;
 mod properties;
 mod real_data;
 mod recipes;

@@ -9,6 +9,7 @@ pub mod envelope;
 pub mod framer;
 pub mod order;
 pub mod parallel;
+pub mod producer;
 pub mod scan;
 
 use flate2::read::MultiGzDecoder;
@@ -32,6 +33,8 @@ const IN_FLIGHT: usize = 8;
 pub enum Source {
     Stdin,
     File(PathBuf),
+    /// The output of a command run as our child (`-- PRODUCER ARGS…`).
+    Producer(producer::Producer),
     /// Bytes in memory (tests, fuzzing, embedding), named for messages.
     Bytes(std::sync::Arc<[u8]>),
 }
@@ -51,6 +54,7 @@ impl Source {
             Source::Stdin => "<stdin>".into(),
             Source::File(p) => p.display().to_string(),
             Source::Bytes(_) => "<memory>".into(),
+            Source::Producer(p) => p.display(),
         }
     }
 }
@@ -111,7 +115,19 @@ fn read_source(source: &Source, tx: &SyncSender<Chunk>, recycle: &Receiver<Vec<u
         }
         Source::File(p) => Box::new(File::open(p)?),
         Source::Bytes(b) => Box::new(io::Cursor::new(std::sync::Arc::clone(b))),
+        Source::Producer(p) => return producer::read(p, tx, recycle),
     };
+    pump(raw, tx, recycle, true)
+}
+
+/// Reads `raw` to its end (gzip or not) and sends it on as chunks; with `stoppable`, stops
+/// before the next read once shutdown asked for it. `Ok(false)` when the receiver is gone.
+fn pump(
+    raw: Box<dyn Read>,
+    tx: &SyncSender<Chunk>,
+    recycle: &Receiver<Vec<u8>>,
+    stoppable: bool,
+) -> io::Result<bool> {
     // Gzip is recognised by its magic bytes, whatever the input is called.
     let mut head = Vec::with_capacity(2);
     let mut raw = raw;
@@ -134,7 +150,7 @@ fn read_source(source: &Source, tx: &SyncSender<Chunk>, recycle: &Receiver<Vec<u
         raw
     };
     loop {
-        if STOP_READING.load(Ordering::Relaxed) {
+        if stoppable && STOP_READING.load(Ordering::Relaxed) {
             // Shutdown: what was read is handed on; nothing more is read.
             return Ok(false);
         }

@@ -81,8 +81,15 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     });
     // End of input, a signal or --strict: nothing held is lost. The state is saved however the
     // run ends, a closed pipe downstream included.
-    let finished = read.and_then(|()| sink.finish());
-    let saved = sink.save_state();
+    // Stopped by a signal with --state, what is held stays held, in the state file: a shipper
+    // that stops its outputs before it signals us would lose what we released now.
+    let keep_held = stopped_by.is_some() && sink.keeps_held();
+    let finished = read.and_then(|()| if keep_held { sink.flush() } else { sink.finish() });
+    let saved = if keep_held {
+        sink.finish_keeping_held()
+    } else {
+        sink.save_state()
+    };
     match finished {
         Ok(()) => {}
         // `| head -1`: the reader downstream has all it wants. A normal end.

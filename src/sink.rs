@@ -12,7 +12,10 @@ use crate::input::framer::{Frame, Framer};
 use crate::output::view::{self, View};
 use crate::output::{Output, Reject, Reporter};
 use crate::session::creators::event_id_key;
+use crate::session::evidence::Call;
+use crate::session::node::Evidence;
 use crate::session::node::{Confidence, Node};
+use crate::session::persist::{HeldRec, SnapshotError};
 use crate::session::resolve::Chain;
 use crate::session::table::stable_id;
 use crate::session::{Attribution, IdentityMatch, Lineage};
@@ -101,15 +104,22 @@ impl<W: Write> Sink<W> {
         let mut lineage = Lineage::new(config.max_sessions, matcher);
         lineage.defer_guesses = !config.hold.is_zero();
         let patterns = patterns_fingerprint(&config.identity);
+        let mut kept = Vec::new();
         if let (Some(path), false) = (&config.state, config.fresh_state) {
             let fail = |e| Error::State(path.clone(), e);
-            if let Some(snap) = state::load(path).map_err(fail)? {
-                lineage
+            if let Some(mut snap) = state::load(path).map_err(fail)? {
+                let held = std::mem::take(&mut snap.held);
+                let built = lineage
                     .restore(snap, patterns)
                     .map_err(|e| fail(StateError::Snapshot(e)))?;
+                kept = held
+                    .into_iter()
+                    .map(|h| unpersist(h, &built))
+                    .collect::<Option<Vec<Held>>>()
+                    .ok_or_else(|| fail(StateError::Snapshot(SnapshotError::BadReference)))?;
             }
         }
-        Ok(Sink {
+        let mut sink = Sink {
             lineage,
             hold: HoldBuffer::with_bytes(
                 config.hold,
@@ -139,7 +149,12 @@ impl<W: Write> Sink<W> {
             linked: Vec::new(),
             released: Vec::new(),
             overflow: Vec::new(),
-        })
+        };
+        // Events a signal left held in the state: they wait again, for their creators.
+        for h in kept {
+            sink.hold_push(h)?;
+        }
+        Ok(sink)
     }
 
     /// `--strict` met a bad record: nothing more is read.
@@ -527,6 +542,35 @@ impl<W: Write> Sink<W> {
         }
     }
 
+    /// Whether a stop can keep held events in the state file instead of releasing them.
+    pub fn keeps_held(&self) -> bool {
+        self.state.is_some()
+    }
+
+    /// Stopped by a signal with `--state`: flushes what was written and saves the session table
+    /// with the events still held (a shipper that stops its outputs before it signals us would
+    /// lose what we released now); the next run holds them again.
+    pub fn finish_keeping_held(&mut self) -> Result<(), Error> {
+        self.flush()?;
+        let Some(path) = self.state.clone() else {
+            return Ok(());
+        };
+        let mut held = Vec::new();
+        while let Some(h) = self.hold.pop_front() {
+            held.push(h);
+        }
+        let mut nodes: Vec<&Rc<Node>> = Vec::new();
+        for h in &held {
+            nodes.extend(h.att.node.iter());
+            nodes.extend(h.att.minted.iter());
+            nodes.extend(h.att.minted_by.iter());
+        }
+        let (mut snap, index) = self.lineage.snapshot_with(self.patterns, &nodes);
+        let mut index = index.into_iter();
+        snap.held = held.iter().map(|h| persist(h, &mut index)).collect();
+        state::save(&path, &snap).map_err(|e| Error::State(path, e))
+    }
+
     /// The closing count of bad records, when more were found than were shown.
     pub fn report_finish(&self) {
         self.report.finish();
@@ -596,4 +640,71 @@ fn patterns_fingerprint(patterns: &[String]) -> u64 {
     let mut sorted: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
     sorted.sort();
     stable_id(&sorted)
+}
+
+/// A held event as the state file keeps it; `index` yields the snapshot indices of its nodes, in
+/// the order [`Sink::finish_keeping_held`] listed them.
+fn persist(h: &Held, index: &mut impl Iterator<Item = u32>) -> HeldRec {
+    let att = &h.att;
+    let mut next = |present: bool| if present { index.next() } else { None };
+    let node = next(att.node.is_some());
+    let minted = next(att.minted.is_some());
+    let minted_by = next(att.minted_by.is_some());
+    let c = &att.call;
+    HeldRec {
+        text: String::from_utf8_lossy(&h.text).into_owned(),
+        source_identity: h.source_identity.as_deref().map(str::to_owned),
+        node,
+        session: att.session,
+        evidence: [
+            c.look.key,
+            c.look.ip,
+            c.look.agent,
+            c.subject,
+            c.issuer,
+            c.user_id,
+        ],
+        time: c.time,
+        delivered: c.delivered,
+        key_may_differ: c.key_may_differ,
+        minted,
+        minted_by,
+        waits_for: h.waits_for,
+        event_time: h.event_time,
+        not_before: h.not_before,
+    }
+}
+
+/// A held event from the state file, its nodes taken from those the snapshot built.
+fn unpersist(r: HeldRec, built: &[Rc<Node>]) -> Option<Held> {
+    let node = |i: Option<u32>| -> Option<Option<Rc<Node>>> {
+        match i {
+            Some(i) => built.get(i as usize).cloned().map(Some),
+            None => Some(None),
+        }
+    };
+    let [key, ip, agent, subject, issuer, user_id] = r.evidence;
+    Some(Held {
+        text: r.text.into_bytes().into_boxed_slice(),
+        source_identity: r.source_identity.map(Into::into),
+        att: Attribution {
+            node: node(r.node)?,
+            session: r.session,
+            call: Call {
+                look: Evidence { key, ip, agent },
+                time: r.time,
+                subject,
+                issuer,
+                user_id,
+                delivered: r.delivered,
+                key_may_differ: r.key_may_differ,
+            },
+            minted: node(r.minted)?,
+            minted_by: node(r.minted_by)?,
+        },
+        waits_for: r.waits_for,
+        event_time: r.event_time,
+        not_before: r.not_before,
+        arrived: Instant::now(),
+    })
 }

@@ -508,3 +508,64 @@ fn a_second_signal_exits_at_once() {
     assert!(err.contains("second signal"), "{err}");
     assert!(err.contains("were not written"), "{err}");
 }
+
+/// With --state, events held when a signal stops the run stay held, in the state file: a shipper
+/// that stops its outputs before it signals us would lose what we released then. The next run
+/// holds them again, and links them when their creator arrives. Without --state they are
+/// released on the signal, as always.
+#[test]
+fn held_events_survive_a_signal_in_the_state_file() {
+    let dir = scratch("held-state");
+    let state = dir.join("state");
+    let call = r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:deploy","arn":"arn:aws:sts::111122223333:assumed-role/ops/deploy","accountId":"111122223333","accessKeyId":"ASIADEPLOY","sessionContext":{"attributes":{"creationDate":"2024-05-01T10:00:00Z"}}},"eventTime":"2024-05-01T10:00:05Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","eventID":"held-call","recipientAccountId":"111122223333"}"#;
+    let user = r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAALICE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAALICE","userName":"alice"},"eventTime":"2024-05-01T10:00:06Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","eventID":"user-call","recipientAccountId":"111122223333"}"#;
+    let creator = r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAALICE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAALICE","userName":"alice"},"eventTime":"2024-05-01T10:00:00Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","requestParameters":{"roleArn":"arn:aws:iam::111122223333:role/ops","roleSessionName":"deploy"},"responseElements":{"credentials":{"accessKeyId":"ASIADEPLOY","expiration":"May 1, 2024, 11:00:00 AM"},"assumedRoleUser":{"assumedRoleId":"AROAEXAMPLE:deploy","arn":"arn:aws:sts::111122223333:assumed-role/ops/deploy"}},"eventID":"creator","recipientAccountId":"111122223333"}"#;
+    let stop_after_user_call = |args: &[&str]| -> Vec<String> {
+        let mut child = Command::new(bin())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{call}\n{user}").unwrap();
+        stdin.flush().unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+        assert!(first.contains("user-call"), "{first}");
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(143));
+        drop(stdin);
+        rest.lines().map(str::to_owned).collect()
+    };
+    // With --state: the held call is not written; it is in the state.
+    let rest = stop_after_user_call(&["--state", state.to_str().unwrap()]);
+    assert!(rest.is_empty(), "{rest:?}");
+    // The next run holds it again, and its creator links it.
+    let next = run(
+        &["--state", state.to_str().unwrap()],
+        Some(format!("{creator}\n").as_bytes()),
+    );
+    let out = next.json();
+    assert_eq!(out.len(), 2, "{}", next.stderr);
+    let held = out
+        .iter()
+        .find(|v| v["eventID"] == "held-call")
+        .expect("the held call comes out");
+    assert_eq!(held["ctail"]["confidence"], "exact");
+    assert_eq!(held["ctail"]["origin"]["name"], "alice");
+    // Once out, it is not in the state any more.
+    let again = run(&["--state", state.to_str().unwrap()], Some(b""));
+    assert!(again.lines().is_empty());
+    // Without --state: released on the signal, unlinked.
+    let rest = stop_after_user_call(&[]);
+    assert_eq!(rest.len(), 1);
+    assert!(rest[0].contains("held-call") && rest[0].contains(r#""confidence":"unlinked""#));
+}

@@ -24,6 +24,29 @@ pub struct Snapshot {
     pub grants: Vec<(u64, u32, i64, bool)>,
     pub ic_names: Vec<(u64, u32, bool)>,
     pub pairs: Vec<(u64, u32, u64)>,
+    /// Events held when a signal stopped a run with `--state`: released by the next run, linked
+    /// if their creators arrive then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldRec>,
+}
+
+/// A held event, as the state file keeps it; nodes are indices into `nodes`.
+#[derive(Serialize, Deserialize)]
+pub struct HeldRec {
+    pub text: String,
+    pub source_identity: Option<String>,
+    pub node: Option<u32>,
+    pub session: u64,
+    /// The call's evidence: key, address, agent, subject, issuer, user id.
+    pub evidence: [u64; 6],
+    pub time: Option<i64>,
+    pub delivered: bool,
+    pub key_may_differ: bool,
+    pub minted: Option<u32>,
+    pub minted_by: Option<u32>,
+    pub waits_for: u64,
+    pub event_time: i64,
+    pub not_before: i64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -132,6 +155,12 @@ fn s(v: &Option<Box<str>>) -> Option<String> {
 impl Lineage {
     /// Everything attribution needs across a restart.
     pub fn snapshot(&self, patterns: u64) -> Snapshot {
+        self.snapshot_with(patterns, &[]).0
+    }
+
+    /// As [`Lineage::snapshot`], with `extra` nodes (those held events name) kept too; returns
+    /// their indices, in order.
+    pub fn snapshot_with(&self, patterns: u64, extra: &[&Rc<Node>]) -> (Snapshot, Vec<u32>) {
         let t = &self.table;
         let mut index: HashMap<*const Node, u32> = HashMap::new();
         let mut nodes = Vec::new();
@@ -233,7 +262,8 @@ impl Lineage {
         ));
         let ic_names = entries!(t.ic_names, |k, v| (*k, visit(&v.user, &mut nodes), v.contested));
         let pairs = entries!(t.pairs, |k, v| (*k, visit(&v.0, &mut nodes), v.1));
-        Snapshot {
+        let extra = extra.iter().map(|n| visit(n, &mut nodes)).collect();
+        let snap = Snapshot {
             patterns,
             nodes,
             sessions,
@@ -244,12 +274,15 @@ impl Lineage {
             grants,
             ic_names,
             pairs,
-        }
+            held: Vec::new(),
+        };
+        (snap, extra)
     }
 
     /// Rebuilds the table from a snapshot. `matched` flags are kept only when the patterns are
     /// the same as when they were set; otherwise they are computed afresh from each node.
-    pub fn restore(&mut self, snap: Snapshot, patterns: u64) -> Result<(), SnapshotError> {
+    /// Returns the nodes built, by index (held events name theirs by index).
+    pub fn restore(&mut self, snap: Snapshot, patterns: u64) -> Result<Vec<Rc<Node>>, SnapshotError> {
         let same_patterns = snap.patterns == patterns;
         let mut built: Vec<Rc<Node>> = Vec::with_capacity(snap.nodes.len());
         let get =
@@ -339,6 +372,6 @@ impl Lineage {
         for (k, i, s) in snap.pairs {
             t.pairs.put(k, (get(&built, i)?, s));
         }
-        Ok(())
+        Ok(built)
     }
 }

@@ -106,7 +106,7 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
             }
             if let Some(every) = config.stats_interval {
                 if last_stats.elapsed() >= every {
-                    eprintln!("{}", sink.stats_json(started.elapsed()));
+                    crate::eprintln_locked!("{}", sink.stats_json(started.elapsed()));
                     last_stats = Instant::now();
                 }
             }
@@ -246,7 +246,7 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     }
     sink.report.finish();
     if config.stats {
-        eprintln!("{}", sink.stats_json(started.elapsed()));
+        crate::eprintln_locked!("{}", sink.stats_json(started.elapsed()));
     }
     Ok(exit)
 }

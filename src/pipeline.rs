@@ -236,8 +236,14 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     let saved = save(&sink);
     match result {
         Ok(()) => {}
-        // `| head -1`: the reader downstream has all it wants. A normal end.
-        Err(Error::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return saved.map(|()| exit),
+        // `| head -1`: the reader downstream has all it wants. A normal end, `--stats` included.
+        Err(Error::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+            saved?;
+            if config.stats {
+                crate::eprintln_locked!("{}", sink.stats_json(started.elapsed()));
+            }
+            return Ok(exit);
+        }
         Err(e) => return Err(e),
     }
     saved?;

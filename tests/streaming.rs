@@ -358,3 +358,36 @@ fn a_closed_stderr_changes_neither_output_nor_exit_status() {
     let (_, _, code) = run_in_two_halves(&["--state", bad.to_str().unwrap()], b"", true);
     assert_eq!(code, Some(1));
 }
+
+/// `--help` says the counters print at exit: a closed pipe downstream is an exit too.
+#[test]
+fn stats_print_when_the_pipe_downstream_closes() {
+    let line = read_lines(&fixtures().join("shapes/base.ndjson")).remove(0);
+    let mut input = Vec::new();
+    for _ in 0..20_000 {
+        input.extend_from_slice(&line);
+        input.push(b'\n');
+    }
+    let dir = scratch("head-stats");
+    let path = dir.join("many.ndjson");
+    std::fs::write(&path, &input).unwrap();
+    let state = dir.join("state");
+    let mut child = Command::new(bin())
+        .args(["--stats", "--state", state.to_str().unwrap()])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    drop(stdout); // `| head -1`
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(state.exists(), "the state was not saved");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stats: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("no --stats line ({e}): {stderr:?}"));
+    assert!(stats["records_out"].as_u64().unwrap() > 0, "{stats}");
+}

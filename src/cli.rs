@@ -150,7 +150,8 @@ pub struct Cli {
     pub fresh_state: bool,
 
     /// Save --state every DURATION of wall time as well as at exit (0: only at exit).
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration_arg)]
+    // `requires` is checked only when the flag is given: its default alone is no error.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration_arg, requires = "state")]
     pub checkpoint: std::time::Duration,
 
     /// Output: `json` (every event, annotated), `text` (one line per event for a person), or

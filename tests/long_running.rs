@@ -352,3 +352,25 @@ fn sigint_is_re_raised_after_the_output_is_flushed() {
     );
     drop(stdin);
 }
+
+/// `--checkpoint` saves `--state`: without it the flag did nothing, silently. Only an explicit
+/// `--checkpoint` is refused (it has a default), as a usage error.
+#[test]
+fn checkpoint_without_state_is_a_usage_error() {
+    let alone = run(&["--checkpoint", "1m"], Some(b""));
+    assert_eq!(alone.code, Some(2), "{}", alone.stderr);
+    assert!(
+        alone.stderr.contains("--checkpoint") && alone.stderr.contains("--state"),
+        "{}",
+        alone.stderr
+    );
+    let dir = scratch("checkpoint-usage");
+    let state = dir.join("state");
+    let with_state = run(
+        &["--checkpoint", "1m", "--state", state.to_str().unwrap()],
+        Some(b""),
+    );
+    assert_eq!(with_state.code, Some(0), "{}", with_state.stderr);
+    let neither = run(&[], Some(b""));
+    assert_eq!(neither.code, Some(0), "{}", neither.stderr);
+}

@@ -33,6 +33,10 @@ const DEDUPE_IDS: usize = 500_000;
 
 /// Runs the whole pipeline over `config.sources`, writing to `out`.
 pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
+    // Held to the end of the run: a second process on the same state file is refused at start.
+    let _lock = (config.state.as_ref())
+        .map(|p| state::lock(p).map_err(|e| Error::State(p.clone(), e)))
+        .transpose()?;
     let signal = signals()?;
     let usr1 = summary_requests()?;
     let matcher =

@@ -21,7 +21,8 @@ OUTPUT:
 
 EXIT STATUS:
   0  all input was read (bad records are reported, not fatal)
-  1  a fatal error: an unreadable input, a write error, or a bad record with --strict
+  1  a fatal error: an unreadable input, a write error, a bad record with --strict, or a
+     --state file refused at start (damaged, or in use by another process)
   2  usage error
   143  stopped by SIGTERM, after handling every record already read, releasing held
        events, flushing and saving; after SIGINT the same, then it ends by the signal
@@ -165,6 +166,12 @@ pub struct Cli {
     /// unlinked. The file is written atomically and readable by its owner only (it holds ARNs
     /// and key ids). A file that is empty, truncated, corrupt or of an unknown version is refused
     /// at start (status 1) and left exactly as it is; --fresh-state starts afresh instead.
+    ///
+    /// One process at a time: a run holds a lock on FILE.lock (created beside FILE and left
+    /// there) from start to exit, and another process given the same FILE is refused at start
+    /// (status 1), naming the holder's pid. The lock is advisory (flock, on Linux) and the system
+    /// releases it when its holder ends, however it ends: a lock file left by a killed process
+    /// never blocks.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 
@@ -174,7 +181,8 @@ pub struct Cli {
     pub fresh_state: bool,
 
     /// Save --state every DURATION of wall time as well as at exit (0: only at exit).
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration_arg)]
+    // `requires` is checked only when the flag is given: its default alone is no error.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration_arg, requires = "state")]
     pub checkpoint: std::time::Duration,
 
     /// Output: `json` (every event, annotated), `text` (one line per event for a person), or

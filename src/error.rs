@@ -44,6 +44,9 @@ impl std::fmt::Display for Error {
             Error::Reject(p, e) => write!(f, "{}: {e}", p.display()),
             Error::Signals(e) => write!(f, "installing signal handlers: {e}"),
             Error::State(p, e @ StateError::Write(_)) => write!(f, "{}: {e}", p.display()),
+            Error::State(p, e @ (StateError::InUse { .. } | StateError::Lock(..))) => {
+                write!(f, "{}: {e}; refusing to start", p.display())
+            }
             Error::State(p, e) => write!(
                 f,
                 "{}: {e}; refusing to start (the file is left as it is; --fresh-state starts with an empty session table and replaces it)",

@@ -43,6 +43,7 @@ pub use error::{Error, Exit};
 pub mod cli; // flags -> Config (the only module that knows clap)
 pub mod config; // what a run is asked to do
 pub mod error; // exit status and fatal errors
+pub mod message; // stderr messages that never stop the run
 pub mod input; // reading, framing, envelopes
 pub mod event; // the borrowed view of a record
 pub mod time; // CloudTrail's time formats

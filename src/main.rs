@@ -2,8 +2,7 @@
 
 use clap::Parser;
 use ctail_filter::cli::Cli;
-use ctail_filter::{pipeline, Exit};
-use std::io::Write;
+use ctail_filter::{eprintln_locked, pipeline, Exit};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -19,9 +18,7 @@ fn main() -> ExitCode {
     let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
     let config = cli.into_config();
     if config.reordered > 0 && !config.quiet {
-        // Best effort, like every message: a closed stderr is no reason to stop.
-        let _ = writeln!(
-            std::io::stderr(),
+        eprintln_locked!(
             "ctail-filter: notice: reading the {} S3 trail files in delivery-time order (the time in their names), not in the order given",
             config.reordered
         );
@@ -30,7 +27,7 @@ fn main() -> ExitCode {
     let code = match pipeline::run(&config, stdout.lock()) {
         Ok(exit) => exit,
         Err(e) => {
-            eprintln!("ctail-filter: {e}");
+            eprintln_locked!("ctail-filter: {e}");
             Exit::Failure
         }
     };

@@ -38,6 +38,10 @@ fn progress<W: Write>(sink: &Sink<W>) {
 
 /// Runs the whole pipeline over `config.sources`, writing to `out`.
 pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
+    // Held to the end of the run: a second process on the same state file is refused at start.
+    let _lock = (config.state.as_ref())
+        .map(|p| crate::state::lock(p).map_err(|e| Error::State(p.clone(), e)))
+        .transpose()?;
     let signal = signals()?;
     let usr1 = summary_requests()?;
     let mut sink = Sink::from_config(config, out)?;
@@ -99,7 +103,7 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     saved?;
     sink.report_finish();
     if config.stats {
-        eprintln!("{}", sink.stats_json(clock.started.elapsed()));
+        crate::eprintln_locked!("{}", sink.stats_json(clock.started.elapsed()));
     }
     Ok(match stopped_by {
         Some(sig) => Exit::Signal(sig),
@@ -144,7 +148,7 @@ impl Clock {
         }
         if let Some(every) = self.stats_interval {
             if self.last_stats.elapsed() >= every {
-                eprintln!("{}", sink.stats_json(self.started.elapsed()));
+                crate::eprintln_locked!("{}", sink.stats_json(self.started.elapsed()));
                 self.last_stats = Instant::now();
             }
         }
@@ -185,8 +189,7 @@ fn watch_second_signal() -> Result<(), Error> {
                 }
                 let read = RECORDS_IN.load(Ordering::Relaxed);
                 let done = RECORDS_OUT.load(Ordering::Relaxed);
-                let _ = writeln!(
-                    io::stderr().lock(),
+                crate::eprintln_locked!(
                     "ctail-filter: second signal: exiting at once; {} records read were not written (held, or waiting for output), nor was any input read but not yet framed; the state was not saved",
                     read.saturating_sub(done)
                 );

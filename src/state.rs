@@ -5,6 +5,9 @@
 //! temporary file beside it, fsync, rename, fsync of the directory) and readable by its owner
 //! only: it holds ARNs and key ids. A file that is empty, truncated, corrupt or of another version
 //! is refused and never touched; starting afresh is the explicit `--fresh-state`.
+//!
+//! For the whole run the file is locked ([`lock`]): two processes would overwrite each other's
+//! table, so a second one is refused at start.
 
 use crate::session::persist::Snapshot;
 use serde::{Deserialize, Serialize};
@@ -13,7 +16,7 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::hash::Hasher;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub const FORMAT: &str = "ctail-filter state";
 pub const VERSION: u32 = 1;
@@ -42,6 +45,13 @@ pub enum StateError {
     Corrupt(String),
     /// The JSON is sound but describes no session table this build can rebuild.
     Snapshot(crate::session::persist::SnapshotError),
+    /// The lock file beside the state file could not be opened or locked.
+    Lock(PathBuf, io::Error),
+    /// Another process holds the lock file (its pid, when it wrote one).
+    InUse {
+        lock: PathBuf,
+        pid: Option<u32>,
+    },
 }
 
 impl fmt::Display for StateError {
@@ -63,6 +73,18 @@ impl fmt::Display for StateError {
             StateError::Checksum => f.write_str("the state file's checksum does not match: it is corrupt"),
             StateError::Corrupt(what) => write!(f, "the state file is corrupt: {what}"),
             StateError::Snapshot(e) => write!(f, "the state file is corrupt: {e}"),
+            StateError::Lock(lock, e) => write!(f, "cannot lock {}: {e}", lock.display()),
+            StateError::InUse { lock, pid } => {
+                f.write_str("in use by another process")?;
+                if let Some(pid) = pid {
+                    write!(f, " (pid {pid})")?;
+                }
+                write!(
+                    f,
+                    ", which holds {}; two processes must not share one state file",
+                    lock.display()
+                )
+            }
         }
     }
 }
@@ -146,4 +168,61 @@ pub fn save(path: &Path, snap: &Snapshot) -> Result<(), StateError> {
         let _ = fs::remove_file(&tmp);
         StateError::Write(e)
     })
+}
+
+/// The lock on a state file, held while this value lives: [`lock`].
+#[derive(Debug)]
+pub struct Lock {
+    #[cfg(target_os = "linux")]
+    _file: File,
+}
+
+/// Where the lock of the state file `path` lives: `PATH.lock`, beside it. Not the state file
+/// itself: each save replaces that file by a rename, and a lock on the old one would guard
+/// nothing.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+/// Takes the exclusive lock of the state file `path` for as long as the returned value lives, or
+/// says which process holds it. An advisory `flock` on [`lock_path`], which the kernel releases
+/// when the process ends, however it ends: a lock file left behind by a killed process blocks
+/// nobody. The file is never removed (removing it would let two processes lock two different
+/// files of the same name); it holds the pid of the last holder, for the message. The
+/// descriptor is closed on exec, so a program ctail-filter starts never inherits the lock.
+#[cfg(target_os = "linux")]
+pub fn lock(path: &Path) -> Result<Lock, StateError> {
+    use rustix::fs::{flock, FlockOperation};
+    use std::os::unix::fs::OpenOptionsExt;
+    let lock = lock_path(path);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        // Never truncated on open: the holder's pid stays readable for a process that is refused.
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock)
+        .map_err(|e| StateError::Lock(lock.clone(), e))?;
+    match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::WOULDBLOCK) => {
+            let pid = fs::read_to_string(&lock).ok().and_then(|s| s.trim().parse().ok());
+            return Err(StateError::InUse { lock, pid });
+        }
+        Err(e) => return Err(StateError::Lock(lock, e.into())),
+    }
+    // Ours now: say whose, for the message a second process prints. Best effort.
+    let _ = file
+        .set_len(0)
+        .and_then(|()| (&file).write_all(format!("{}\n", std::process::id()).as_bytes()));
+    Ok(Lock { _file: file })
+}
+
+/// Elsewhere there is no lock (rustix, for `flock`, is a dependency on Linux only).
+#[cfg(not(target_os = "linux"))]
+pub fn lock(_path: &Path) -> Result<Lock, StateError> {
+    Ok(Lock {})
 }

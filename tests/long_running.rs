@@ -140,8 +140,20 @@ fn the_state_file_is_readable_by_its_owner_only() {
         std::fs::metadata(&state).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    // No temporary file is left beside it.
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    // No temporary file is left beside it; its lock file (see below) is owner-only too.
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    #[cfg(target_os = "linux")]
+    {
+        assert_eq!(names, ["state", "state.lock"]);
+        let lock = std::fs::metadata(dir.join("state.lock")).unwrap();
+        assert_eq!(lock.permissions().mode() & 0o777, 0o600);
+    }
+    #[cfg(not(target_os = "linux"))]
+    assert_eq!(names, ["state"]);
 }
 
 #[test]
@@ -568,4 +580,112 @@ fn held_events_survive_a_signal_in_the_state_file() {
     let rest = stop_after_user_call(&[]);
     assert_eq!(rest.len(), 1);
     assert!(rest[0].contains("held-call") && rest[0].contains(r#""confidence":"unlinked""#));
+}
+
+/// `--checkpoint` saves `--state`: without it the flag did nothing, silently. Only an explicit
+/// `--checkpoint` is refused (it has a default), as a usage error.
+#[test]
+fn checkpoint_without_state_is_a_usage_error() {
+    let alone = run(&["--checkpoint", "1m"], Some(b""));
+    assert_eq!(alone.code, Some(2), "{}", alone.stderr);
+    assert!(
+        alone.stderr.contains("--checkpoint") && alone.stderr.contains("--state"),
+        "{}",
+        alone.stderr
+    );
+    let dir = scratch("checkpoint-usage");
+    let state = dir.join("state");
+    let with_state = run(
+        &["--checkpoint", "1m", "--state", state.to_str().unwrap()],
+        Some(b""),
+    );
+    assert_eq!(with_state.code, Some(0), "{}", with_state.stderr);
+    let neither = run(&[], Some(b""));
+    assert_eq!(neither.code, Some(0), "{}", neither.stderr);
+}
+
+/// The binary with `--state STATE`, fed through a pipe kept open, once it has taken the state
+/// file (its first record has come out, so it has started): the child, its input, its output.
+fn holding_the_state(
+    state: &std::path::Path,
+    first: &[u8],
+) -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    std::io::BufReader<std::process::ChildStdout>,
+) {
+    use std::io::BufRead;
+    let mut child = Command::new(bin())
+        .args(["--state", state.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(first).unwrap();
+    stdin.write_all(b"\n").unwrap();
+    stdin.flush().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("\"ctail\""), "first record: {line:?}");
+    (child, stdin, stdout)
+}
+
+/// Two processes on one state file would overwrite each other's table: the second is refused
+/// at start, naming the file and the holder, and the first runs on unharmed and saves.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_second_process_on_the_same_state_file_is_refused() {
+    let input = read_lines(&fixtures().join("real/invictus-lineage.ndjson"));
+    let dir = scratch("state-lock");
+    let state = dir.join("state");
+    let (mut first, mut stdin, mut stdout) = holding_the_state(&state, &input[0]);
+    for extra in [&[][..], &["--fresh-state"][..]] {
+        let mut args = vec!["--state", state.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let second = run(&args, Some(b""));
+        assert_eq!(second.code, Some(1), "{args:?}: {}", second.stderr);
+        assert!(
+            second.stderr.contains(state.to_str().unwrap())
+                && second.stderr.contains(&format!("pid {}", first.id())),
+            "{args:?}: {}",
+            second.stderr
+        );
+        assert!(second.stdout.is_empty());
+    }
+    // The first is unharmed: the rest of its input comes out, it ends normally and saves.
+    for line in &input[1..] {
+        stdin.write_all(line).unwrap();
+        stdin.write_all(b"\n").unwrap();
+    }
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(first.wait().unwrap().code(), Some(0));
+    assert_eq!(rest.lines().count(), input.len() - 1);
+    let after = run(&["--state", state.to_str().unwrap(), "--stats"], Some(b""));
+    assert_eq!(after.code, Some(0), "{}", after.stderr);
+    let stats: serde_json::Value = serde_json::from_str(after.stderr.lines().last().unwrap()).unwrap();
+    assert!(stats["sessions_live"].as_u64().unwrap() > 0, "{stats}");
+}
+
+/// The lock dies with its process, however it ends: a holder killed outright (SIGKILL, no
+/// clean-up) blocks nobody, and the next process holds the lock in its turn.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_lock_left_by_a_killed_process_does_not_block() {
+    let input = read_lines(&fixtures().join("real/invictus-lineage.ndjson"));
+    let dir = scratch("state-lock-stale");
+    let state = dir.join("state");
+    let (mut killed, stdin, _stdout) = holding_the_state(&state, &input[0]);
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    drop(stdin);
+    let (mut next, stdin, _stdout) = holding_the_state(&state, &input[0]);
+    let third = run(&["--state", state.to_str().unwrap()], Some(b""));
+    assert_eq!(third.code, Some(1), "the next holder's lock: {}", third.stderr);
+    drop(stdin);
+    assert_eq!(next.wait().unwrap().code(), Some(0));
 }

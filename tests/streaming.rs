@@ -354,3 +354,113 @@ fn held_events_are_bounded_in_bytes() {
         assert!(rss_max < 96 * 1024, "resident {rss_max} KB");
     }
 }
+
+/// Runs the binary with `args`, writing `stdin` in two halves with a pause between (the pipe
+/// kept open, so that `--stats-interval` has time to print). With `stderr_closed`, its stderr
+/// is a pipe whose reading end is already closed, as under a shipper that closed the command's
+/// stderr: every message it writes fails (EPIPE). Returns the output, stderr and exit status.
+fn run_in_two_halves(args: &[&str], stdin: &[u8], stderr_closed: bool) -> (Vec<u8>, String, Option<i32>) {
+    let mut child = Command::new(bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err_pipe = child.stderr.take().unwrap();
+    // Closed before the first byte of input is written, so every message meets a closed pipe.
+    let stderr = (!stderr_closed).then(|| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut err_pipe, &mut s).unwrap();
+            s
+        })
+    });
+    let mut pipe = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let half = data.len() / 2;
+        let _ = pipe.write_all(&data[..half]);
+        let _ = pipe.flush();
+        std::thread::sleep(Duration::from_millis(400));
+        let _ = pipe.write_all(&data[half..]);
+    });
+    let mut stdout = Vec::new();
+    std::io::Read::read_to_end(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    let code = child.wait().unwrap().code();
+    writer.join().unwrap();
+    let stderr = stderr.map(|t| t.join().unwrap()).unwrap_or_default();
+    (stdout, stderr, code)
+}
+
+/// A closed stderr loses the messages, never the run: warnings (a collision in the story),
+/// bad-record messages past the rate limit, periodic and final `--stats`, fatal errors: the
+/// output is whole and the exit status the same as with stderr open (it was 101, a panic).
+#[test]
+fn a_closed_stderr_changes_neither_output_nor_exit_status() {
+    let mut input = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/story.ndjson")).unwrap();
+    for i in 0..25 {
+        input.extend_from_slice(format!("not an event {i}\n").as_bytes());
+    }
+    let args = ["--stats", "--stats-interval", "50ms"];
+    let (open_out, open_err, open_code) = run_in_two_halves(&args, &input, false);
+    assert_eq!(open_code, Some(0), "{open_err}");
+    assert_eq!(open_out.iter().filter(|&&b| b == b'\n').count(), 35);
+    // The input does make every kind of message.
+    for says in [
+        "warning: session",
+        "<stdin>:",
+        "more bad records follow",
+        "25 bad records in all",
+        "\"records_out\":35",
+    ] {
+        assert!(open_err.contains(says), "no {says:?} in: {open_err}");
+    }
+    let stats_lines = open_err.lines().filter(|l| l.starts_with('{')).count();
+    assert!(stats_lines >= 2, "no periodic --stats line: {open_err}");
+    let (stdout, _, code) = run_in_two_halves(&args, &input, true);
+    assert_eq!(code, Some(0));
+    assert!(stdout == open_out, "the output differs with stderr closed");
+
+    // Fatal errors: the status is still 1, from the pipeline (an unreadable input) and from the
+    // binary's edge (a state file refused at start).
+    let (_, _, code) = run_in_two_halves(&["/nonexistent/ctail-input"], b"", true);
+    assert_eq!(code, Some(1));
+    let bad = scratch("stderr-closed").join("state");
+    std::fs::write(&bad, b"hello\n").unwrap();
+    let (_, _, code) = run_in_two_halves(&["--state", bad.to_str().unwrap()], b"", true);
+    assert_eq!(code, Some(1));
+}
+
+/// `--help` says the counters print at exit: a closed pipe downstream is an exit too.
+#[test]
+fn stats_print_when_the_pipe_downstream_closes() {
+    let line = read_lines(&fixtures().join("shapes/base.ndjson")).remove(0);
+    let mut input = Vec::new();
+    for _ in 0..20_000 {
+        input.extend_from_slice(&line);
+        input.push(b'\n');
+    }
+    let dir = scratch("head-stats");
+    let path = dir.join("many.ndjson");
+    std::fs::write(&path, &input).unwrap();
+    let state = dir.join("state");
+    let mut child = Command::new(bin())
+        .args(["--stats", "--state", state.to_str().unwrap()])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    drop(stdout); // `| head -1`
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(state.exists(), "the state was not saved");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stats: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("no --stats line ({e}): {stderr:?}"));
+    assert!(stats["records_out"].as_u64().unwrap() > 0, "{stats}");
+}

@@ -8,7 +8,7 @@
 
 use super::Chunk;
 use std::ffi::OsString;
-use std::io::{self, Write};
+use std::io;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -92,8 +92,7 @@ pub(super) fn read(p: &Producer, tx: &SyncSender<Chunk>, recycle: &Receiver<Vec<
             }
             return Err(io::Error::other(format!("the producer exited with {status}")));
         }
-        let _ = writeln!(
-            io::stderr().lock(),
+        crate::eprintln_locked!(
             "ctail-filter: the producer {name} exited with {status}; starting it again in {}s",
             RESTART_AFTER.as_secs()
         );

@@ -101,31 +101,34 @@ impl Reporter {
             return;
         }
         if self.bad_records <= SHOWN {
-            eprintln!("ctail-filter: {input}:{line}: {what}");
+            crate::eprintln_locked!("ctail-filter: {input}:{line}: {what}");
         } else if self.bad_records == SHOWN + 1 {
-            eprintln!("ctail-filter: more bad records follow; only their count is reported (see --stats)");
+            crate::eprintln_locked!(
+                "ctail-filter: more bad records follow; only their count is reported (see --stats)"
+            );
         }
     }
 
     pub fn warning(&mut self, what: &str) {
         self.warnings += 1;
         if !self.quiet && self.warnings <= SHOWN {
-            eprintln!("ctail-filter: warning: {what}");
+            crate::eprintln_locked!("ctail-filter: warning: {what}");
         }
     }
 
     /// Said at the end, so a count that was cut short is not mistaken for the whole.
     pub fn finish(&self) {
         if !self.quiet && self.bad_records > SHOWN {
-            eprintln!(
+            crate::eprintln_locked!(
                 "ctail-filter: {} bad records in all ({} shown)",
-                self.bad_records, SHOWN
+                self.bad_records,
+                SHOWN
             );
         }
     }
 
     /// Fatal errors are printed even with `--quiet`.
     pub fn error(&self, what: &dyn std::fmt::Display) {
-        eprintln!("ctail-filter: {what}");
+        crate::eprintln_locked!("ctail-filter: {what}");
     }
 }

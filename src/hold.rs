@@ -86,6 +86,7 @@ const AGREE: usize = 2;
 
 impl HoldBuffer {
     /// `window` in event time, `wall` in wall time since arrival (the same in use; tests shorten it).
+    #[cfg(test)]
     pub fn new(window: Duration, wall: Duration, max_held: usize, settle: Duration) -> Self {
         Self::with_bytes(window, wall, max_held, usize::MAX, settle)
     }
@@ -130,6 +131,7 @@ impl HoldBuffer {
         self.live
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.live == 0
     }

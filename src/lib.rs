@@ -47,11 +47,11 @@ pub mod message; // stderr messages that never stop the run
 pub mod input; // reading, framing, envelopes
 pub mod event; // the borrowed view of a record
 pub mod time; // CloudTrail's time formats
-pub mod dedupe; // --dedupe
+pub(crate) mod dedupe; // --dedupe
 pub mod session; // the session table and lineage rules
-pub mod hold; // waiting for late creators
-pub mod filter; // --identity
-pub mod output; // annotation and writing
-pub mod sink; // one record through all of the above
-pub mod state; // --state: the session table across restarts
+pub(crate) mod hold; // waiting for late creators
+pub(crate) mod filter; // --identity
+pub(crate) mod output; // annotation and writing
+pub(crate) mod sink; // one record through all of the above
+pub(crate) mod state; // --state: the session table across restarts
 pub mod pipeline; // the loop

@@ -1,4 +1,4 @@
-//! The one loop joining the stages: read → frame → [`Sink`] (attribute, hold, filter, write).
+//! The one loop joining the stages: read → frame → `Sink` (attribute, hold, filter, write).
 //!
 //! The reader runs on its own thread; this loop flushes whenever it has nothing more to read,
 //! releases held events by wall clock while input is idle, and stops cleanly on SIGINT/SIGTERM.
@@ -217,7 +217,7 @@ const MAX_AUTO_THREADS: usize = 4;
 
 /// Where records come from: chunks framed and decoded here (`--threads 1`), or batches already
 /// decoded by a stage of their own on the other core. Either way each item reaches the sink as
-/// one [`Input`], through [`Sink::take`].
+/// one `Input`, through `Sink::take`.
 enum Feed {
     Chunks {
         rx: Receiver<Chunk>,

@@ -7,7 +7,7 @@
 //! never controls our recursion.
 //!
 //! Records come out in the envelope's order, except `lookup-events`' `Events`, which the AWS CLI
-//! writes newest first: they come out oldest first (see [`oldest_first`]), so a session's
+//! writes newest first: they come out oldest first (see `oldest_first`), so a session's
 //! creating event is read before its calls, as in every other source.
 
 use super::scan::{minify_into, unescape_into};

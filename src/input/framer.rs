@@ -15,13 +15,13 @@
 //! column 0. A `{` or `[` at column 0 where a value may stand (after `[`, `:`, or `,` in an array)
 //! is read as part of the value, and the value is checked whole when it closes. If it never closes
 //! validly, it is cut at the first such line after all, and what follows is read again from there
-//! (see [`Framer::fall_back`]).
+//! (see `Framer::fall_back`).
 
 use super::scan::{minify_into, strip_ansi_into, DepthScan};
 use std::ops::Range;
 
 /// How many values cut one inside the other are read again before the rest of the stretch is
-/// read the strict way; see [`Framer::fall_back`].
+/// read the strict way; see `Framer::fall_back`.
 const NESTED_CUTS: u32 = 8;
 
 /// Why a stretch of input is not a record.
@@ -115,7 +115,7 @@ pub struct Framer {
     /// point (0: none yet; `u64::MAX`: to the end of the input).
     reread_until: u64,
     /// Values starting before this line are cut at every line that could start a record, as
-    /// if no value could span one: see [`Framer::fall_back`].
+    /// if no value could span one: see `Framer::fall_back`.
     strict_until: u64,
     /// Values cut one inside the other in the stretch being read again.
     nested_cuts: u32,
@@ -570,7 +570,7 @@ impl Framer {
     }
 }
 
-/// Whether a value read speculatively (see [`Framer::fall_back`]) is JSON after all. Nesting
+/// Whether a value read speculatively (see `Framer::fall_back`) is JSON after all. Nesting
 /// too deep to check is not proof of a cut: the decoder reports it for what it is.
 fn is_json(minified: &[u8]) -> bool {
     match serde_json::from_slice::<serde::de::IgnoredAny>(minified) {

@@ -45,6 +45,7 @@ pub mod config; // what a run is asked to do
 pub mod error; // exit status and fatal errors
 pub mod message; // stderr messages that never stop the run
 pub mod input; // reading, framing, envelopes
+mod json; // JSON string escapes, for input and event
 pub mod event; // the borrowed view of a record
 pub mod time; // CloudTrail's time formats
 pub(crate) mod dedupe; // --dedupe

@@ -14,6 +14,7 @@
 //! and decoding was 70% of the run time. This is one small loop.
 
 use super::Str;
+use crate::json::{self, hex4};
 use std::borrow::Cow;
 
 /// The scanner gives up; serde_json decides.
@@ -287,38 +288,14 @@ fn special(b: &[u8], mut i: usize) -> Option<usize> {
         .map(|n| i + n)
 }
 
-fn hex4(h: &[u8]) -> Option<u32> {
-    h.iter()
-        .try_fold(0u32, |v, &c| Some(v << 4 | (c as char).to_digit(16)?))
-}
-
 /// Decodes a string's escapes (already checked by [`Scanner::string`]).
 fn unescape(raw: &str) -> Result<String, Bail> {
-    let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
-    while let Some(at) = rest.find('\\') {
-        out.push_str(&rest[..at]);
-        let b = rest.as_bytes();
-        let (c, len) = match b.get(at + 1) {
-            Some(b'"') => ('"', 2),
-            Some(b'\\') => ('\\', 2),
-            Some(b'/') => ('/', 2),
-            Some(b'b') => ('\u{8}', 2),
-            Some(b'f') => ('\u{c}', 2),
-            Some(b'n') => ('\n', 2),
-            Some(b'r') => ('\r', 2),
-            Some(b't') => ('\t', 2),
-            Some(b'u') => {
-                let code = b.get(at + 2..at + 6).and_then(hex4).ok_or(Bail)?;
-                (char::from_u32(code).ok_or(Bail)?, 6)
-            }
-            _ => return Err(Bail),
-        };
-        out.push(c);
-        rest = &rest[at + len..];
+    let mut out = Vec::with_capacity(raw.len());
+    if !json::unescape_into(raw.as_bytes(), &mut out) {
+        return Err(Bail);
     }
-    out.push_str(rest);
-    Ok(out)
+    // Text between escapes is copied from a `&str` and escapes decode to chars: always UTF-8.
+    String::from_utf8(out).map_err(|_| Bail)
 }
 
 impl<'a> Scan<'a> for Str<'a> {

@@ -10,8 +10,9 @@
 //! writes newest first: they come out oldest first (see `oldest_first`), so a session's
 //! creating event is read before its calls, as in every other source.
 
-use super::scan::{minify_into, unescape_into};
+use super::scan::minify_into;
 use crate::event::{decode, Event, Skip};
+use crate::json;
 use serde_json::value::RawValue;
 use std::fmt;
 
@@ -199,7 +200,9 @@ impl Unwrapper {
     /// A JSON string holding a record: decoded into this level's buffer, then read as a value.
     fn string_value(&mut self, lit: &RawValue, level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) {
         let mut buf = self.take(level);
-        if lit.get().starts_with('"') && unescape_into(lit.get().as_bytes(), &mut buf) {
+        // A raw value that starts with a quote is a whole, well-formed string: it ends with one.
+        let contents = lit.get().strip_prefix('"').and_then(|s| s.strip_suffix('"'));
+        if contents.is_some_and(|s| json::unescape_into(s.as_bytes(), &mut buf)) {
             self.value(&buf, level + 1, visit);
         } else {
             visit(Item::Bad {

@@ -1,5 +1,5 @@
 //! Byte-level JSON helpers that need no parse: structural depth across lines, whitespace
-//! removal, ANSI colour stripping and JSON string unescaping into a reused buffer.
+//! removal and ANSI colour stripping. (String escapes are decoded in `crate::json`.)
 //!
 //! None of these recurse, so no input controls the stack depth.
 
@@ -149,72 +149,6 @@ pub fn strip_ansi_into(src: &[u8], dst: &mut Vec<u8>) {
     dst.extend_from_slice(&src[i..]);
 }
 
-/// Decodes the JSON string literal `lit` (with its quotes) into `dst`. `false` if it is not a
-/// well-formed string literal; `dst` then holds a partial result the caller discards.
-pub fn unescape_into(lit: &[u8], dst: &mut Vec<u8>) -> bool {
-    if lit.len() < 2 || lit[0] != b'"' || lit[lit.len() - 1] != b'"' {
-        return false;
-    }
-    let s = &lit[1..lit.len() - 1];
-    dst.reserve(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        let Some(off) = memchr::memchr(b'\\', &s[i..]) else {
-            dst.extend_from_slice(&s[i..]);
-            return true;
-        };
-        dst.extend_from_slice(&s[i..i + off]);
-        i += off + 1;
-        let Some(&e) = s.get(i) else { return false };
-        i += 1;
-        let simple = match e {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 8,
-            b'f' => 12,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
-            b'u' => {
-                let Some(hi) = hex4(s.get(i..i + 4)) else {
-                    return false;
-                };
-                i += 4;
-                let cp = if (0xD800..0xDC00).contains(&hi) {
-                    // A surrogate pair: the low half must follow as another \u escape.
-                    let lo = match (s.get(i..i + 2), hex4(s.get(i + 2..i + 6))) {
-                        (Some(b"\\u"), Some(lo)) if (0xDC00..0xE000).contains(&lo) => lo,
-                        _ => return false,
-                    };
-                    i += 6;
-                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                } else {
-                    hi
-                };
-                let Some(ch) = char::from_u32(cp) else {
-                    return false;
-                };
-                let mut buf = [0u8; 4];
-                dst.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                continue;
-            }
-            _ => return false,
-        };
-        dst.push(simple);
-    }
-    true
-}
-
-fn hex4(b: Option<&[u8]>) -> Option<u32> {
-    let b = b?;
-    let mut n = 0u32;
-    for &c in b {
-        n = n * 16 + (c as char).to_digit(16)?;
-    }
-    Some(n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,18 +176,6 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, b"2024 \"k\": 1");
-    }
-
-    #[test]
-    fn unescape_matches_serde() {
-        let lit = r#""{\"a\":\"\u00e9\ud83d\ude00\\n\/\t\"}""#;
-        let mut out = Vec::new();
-        assert!(unescape_into(lit.as_bytes(), &mut out));
-        let expected: String = serde_json::from_str(lit).unwrap();
-        assert_eq!(out, expected.as_bytes());
-        for bad in [r#""\x""#, r#""\ud83d""#, r#""abc"#, r#""\u12""#] {
-            assert!(!unescape_into(bad.as_bytes(), &mut Vec::new()), "{bad}");
-        }
     }
 
     #[test]

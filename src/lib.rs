@@ -1,23 +1,41 @@
 //! ctail-filter: annotate a stream of AWS CloudTrail events with the person or service really
 //! behind each call.
 //!
-//! The pipeline, in the order data flows (one module each):
+//! The modules, in the order data flows:
 //!
 //! ```text
-//! input::spawn_reader  files / stdin, gzip by magic bytes, on a thread of its own
-//! input::framer        bytes -> one JSON value per record (lines, prefixes, pretty JSON)
-//! input::envelope      S3 Records, EventBridge, lookup-events, kcat -> CloudTrail records
-//! input::batch         --threads: framing and decoding on a thread of their own
-//! event                borrowed, lenient decode of the fields attribution reads
-//! dedupe               --dedupe: recently seen event ids
-//! session              the bounded session table and the lineage rules
-//! hold                 events of not-yet-known sessions wait for their creator
-//! filter               --identity patterns
-//! output               the original bytes with "ctail":{…} spliced in as the last member;
-//!                      the text and summary views for people
-//! sink                 one record through dedupe, lineage, hold, filter and output
-//! state                --state: the session table saved and loaded across restarts
-//! pipeline             the loop joining them: reading, idle flushes, signals
+//! cli                flags -> Config; the only module that knows clap (feature `cli`)
+//! config             what a run is asked to do: the plain configuration the library takes
+//! error              how a run ends: its exit status, and the errors that end it early
+//! input              files and stdin read on a thread of their own, gzip by its magic bytes
+//! input::order       FILE arguments in delivery order: S3 trail files by the time in their names
+//! input::framer      bytes -> one JSON value per record (lines, prefixes, colour, pretty JSON)
+//! input::scan        the framer's byte-level helpers: depth across lines, minifying, ANSI codes
+//! input::envelope    S3 Records, EventBridge, lookup-events (oldest first), kcat -> records
+//! input::parallel    --threads: records decoded on other threads, handed on in input order
+//! input::batch       --threads: a decoded batch, as it crosses from its thread to the engine
+//! json               JSON string escapes, decoded for event::fast and input::envelope
+//! event              the borrowed, lenient view of the fields attribution reads
+//! event::fast        its fast path: one forward scan, serde_json where it is unsure
+//! time               CloudTrail's time formats, read to whole UTC seconds
+//! dedupe             --dedupe: recently seen event ids
+//! session            lineage: which session made each call, and which session or person made that
+//! session::caller    an event's userIdentity -> a node of the table
+//! session::evidence  what a call says about its session, and whether a creator of it agrees
+//! session::creators  creating events: each links the session it mints to its caller
+//! session::node      a principal or session, and the creating events that link it to its parent
+//! session::table     the bounded session table: LRU indices keyed by stable hashes
+//! session::resolve   a session's creators walked up to its origin, collisions decided per call
+//! session::persist   the session table as data, for --state
+//! hold               events of not-yet-known sessions wait for their creator
+//! filter             --identity patterns
+//! output             the original bytes with "ctail":{…} spliced in as the last member; rejects
+//! output::annotate   the annotation, written straight into the output buffer
+//! output::text       --format text: one sanitised line per event for a terminal
+//! output::summary    --format summary: a tree per origin of the sessions it minted
+//! sink               one record through dedupe, lineage, hold, filter and output
+//! state              --state: the session table saved and loaded across restarts
+//! pipeline           the loop joining them: reading, idle flushes, signals
 //! ```
 //!
 //! ```

@@ -7,8 +7,10 @@
 //! cli                flags -> Config; the only module that knows clap (feature `cli`)
 //! config             what a run is asked to do: the plain configuration the library takes
 //! error              how a run ends: its exit status, and the errors that end it early
+//! message            stderr messages that never panic nor stop the run
 //! input              files and stdin read on a thread of their own, gzip by its magic bytes
 //! input::order       FILE arguments in delivery order: S3 trail files by the time in their names
+//! input::producer    `-- PRODUCER`: the upstream run as a child, stopped by our own signals
 //! input::framer      bytes -> one JSON value per record (lines, prefixes, colour, pretty JSON)
 //! input::scan        the framer's byte-level helpers: depth across lines, minifying, ANSI codes
 //! input::envelope    S3 Records, EventBridge, lookup-events (oldest first), kcat -> records
@@ -30,6 +32,7 @@
 //! hold               events of not-yet-known sessions wait for their creator
 //! filter             --identity patterns
 //! output             the original bytes with "ctail":{…} spliced in as the last member; rejects
+//! output::view       the formats (json, text, summary): one printer each behind one interface
 //! output::annotate   the annotation, written straight into the output buffer
 //! output::text       --format text: one sanitised line per event for a terminal
 //! output::summary    --format summary: a tree per origin of the sessions it minted

@@ -129,3 +129,57 @@ fn run_args_ok(args: &[&str]) -> usize {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     r.lines().len()
 }
+
+/// On Linux, when its parent dies (a shipper killed outright), ctail-filter stops as on SIGTERM:
+/// it saves its state and exits, instead of running on with parent 1.
+#[cfg(target_os = "linux")]
+#[test]
+fn stops_when_its_parent_dies() {
+    let dir = scratch("orphan");
+    let pidfile = dir.join("pid");
+    let state = dir.join("state");
+    // The shell is the parent; ctail-filter reads the shell's stdin (our pipe, kept open).
+    let script = format!(
+        // A background job's stdin is /dev/null unless redirected explicitly.
+        "exec 3<&0; \"{}\" --state {} <&3 & echo $! > {}; wait",
+        bin(),
+        state.display(),
+        pidfile.display()
+    );
+    let mut shell = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdin = shell.stdin.take().unwrap();
+    let started = Instant::now();
+    let pid = loop {
+        if let Some(p) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        {
+            break p;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "ctail-filter never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(alive(pid));
+    shell.kill().unwrap();
+    shell.wait().unwrap();
+    let started = Instant::now();
+    while alive(pid) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "ctail-filter outlived its parent"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(state.exists(), "it saved its state on the way out");
+    drop(stdin);
+}

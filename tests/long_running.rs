@@ -156,12 +156,11 @@ fn the_state_file_is_readable_by_its_owner_only() {
     assert_eq!(names, ["state"]);
 }
 
-#[test]
-fn sigterm_with_the_upstream_open_saves_the_state() {
-    let dir = scratch("sigterm-state");
-    let state = dir.join("state");
+/// Feeds the invictus fixture to the binary through a pipe that stays open, sends `signal` half
+/// a second later, and returns how the process ended and the lines it wrote.
+fn feed_then_signal(args: &[&str], signal: &str) -> (std::process::ExitStatus, usize) {
     let mut child = Command::new(bin())
-        .args(["--state", state.to_str().unwrap()])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -180,24 +179,30 @@ fn sigterm_with_the_upstream_open_saves_the_state() {
     });
     std::thread::sleep(Duration::from_millis(500));
     Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
-    // What counts is that everything read comes out and the state is saved, not how fast (a
-    // busy machine is slow): only a hang fails here.
+    // What counts is that everything read comes out, not how fast (a busy machine is slow): only
+    // a hang fails here.
     let started = Instant::now();
-    let code = child.wait().unwrap().code();
+    let status = child.wait().unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(code, Some(143));
-    assert_eq!(
-        reader.join().unwrap().lines().count(),
-        127,
-        "everything read comes out"
-    );
+    let lines = reader.join().unwrap().lines().count();
+    drop(stdin);
+    (status, lines)
+}
+
+#[test]
+fn sigterm_with_the_upstream_open_saves_the_state() {
+    let dir = scratch("sigterm-state");
+    let state = dir.join("state");
+    let (status, lines) = feed_then_signal(&["--state", state.to_str().unwrap()], "-TERM");
+    assert_eq!(status.code(), Some(143));
+    assert_eq!(lines, 127, "everything read comes out");
     // The saved table attributes, in a later run, calls whose creating events are not in its input:
     // without the state they are unlinked.
     let calls_only: Vec<u8> = std::fs::read_to_string(fixtures().join("real/invictus-lineage.ndjson"))
@@ -223,7 +228,6 @@ fn sigterm_with_the_upstream_open_saves_the_state() {
         "{} calls linked through the saved state",
         bert_jan(&warm)
     );
-    drop(stdin);
 }
 
 #[test]
@@ -333,36 +337,9 @@ fn memory_stays_flat_on_a_long_stream() {
 #[test]
 fn sigint_is_re_raised_after_the_output_is_flushed() {
     use std::os::unix::process::ExitStatusExt;
-    let mut child = Command::new(bin())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(&std::fs::read(fixtures().join("real/invictus-lineage.ndjson")).unwrap())
-        .unwrap();
-    stdin.flush().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut out = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
-        out
-    });
-    std::thread::sleep(Duration::from_millis(500));
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
+    let (status, lines) = feed_then_signal(&[], "-INT");
     assert_eq!(status.signal(), Some(2), "{status:?}");
-    assert_eq!(
-        reader.join().unwrap().lines().count(),
-        127,
-        "everything read comes out"
-    );
-    drop(stdin);
+    assert_eq!(lines, 127, "everything read comes out");
 }
 
 /// Bytes the process has read so far (`rchar` of /proc/PID/io).

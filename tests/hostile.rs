@@ -6,10 +6,10 @@
 //! This module holds what the themes share: the good events, the [`sandwich`] a bad record is
 //! put in, the assertions on what comes out, and a [`template`] pair of events to spoil.
 
-mod bytes; // not JSON, or at its edges: UTF-8, NUL, CRLF, BOM, cut and blank lines
+mod encoding; // not JSON, or at its edges: UTF-8, NUL, CRLF, BOM, cut and blank lines
 mod contents; // valid JSON, wrong contents: wrong types, nulls, impossible dates, duplicate keys
-mod scale; // many records and sessions: tiny records, a long role chain, memory kept flat
 mod size; // records too deep or too large: nesting, megabytes, --max-record-bytes, the framer
+mod scale; // many records and sessions: tiny records, a long role chain, memory kept flat
 
 use crate::util::*;
 use serde_json::{json, Value};

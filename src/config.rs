@@ -23,24 +23,41 @@ pub struct Config {
     pub sources: Vec<Source>,
     /// How many S3 trail files were put in delivery order (0: the FILEs are read as given).
     pub reordered: usize,
+    /// `--identity` patterns: keep only events whose lineage matches one (none: keep all).
     pub identity: Vec<String>,
+    /// Sessions kept in memory at most (least recently used forgotten first).
     pub max_sessions: usize,
+    /// Records longer than this are rejected (at most 1 GiB).
     pub max_record_bytes: usize,
+    /// Where rejected records are written verbatim.
     pub reject: Option<PathBuf>,
+    /// Stop with a failure at the first bad record.
     pub strict: bool,
+    /// Flush after every record (else when input goes idle).
     pub line_buffered: bool,
+    /// No warnings or bad-record messages on stderr.
     pub quiet: bool,
+    /// Print the counters on stderr at the end.
     pub stats: bool,
+    /// How long a call of an unknown young session waits for its creator (zero: not at all).
     pub hold: Duration,
+    /// Events held at most.
     pub max_held: usize,
     /// Bytes of held records at most.
     pub max_held_bytes: usize,
+    /// Calls of sessions younger than this wait until a colliding creator could no longer come.
     pub settle: Duration,
+    /// Drop records whose eventID and recipient account were seen recently.
     pub dedupe: bool,
+    /// The session table kept across runs (locked while in use).
     pub state: Option<PathBuf>,
+    /// Start with an empty table even if the state file exists.
     pub fresh_state: bool,
+    /// How often the state is saved during the run (zero: only at the end).
     pub checkpoint: Duration,
+    /// Also print the counters this often.
     pub stats_interval: Option<Duration>,
+    /// What is written for each event.
     pub format: Format,
     /// Colour, already resolved against the terminal and the environment.
     pub color: bool,

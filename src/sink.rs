@@ -20,7 +20,7 @@ use crate::session::resolve::Chain;
 use crate::session::table::stable_id;
 use crate::session::{Attribution, IdentityMatch, Lineage};
 use crate::state::{self, StateError};
-use crate::time::{parse_time, Epoch};
+use crate::time::Epoch;
 use std::io::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -322,11 +322,12 @@ impl<W: Write> Sink<W> {
                 return Ok(());
             }
         }
-        let event_time = ev.time_str().and_then(parse_time);
+        let att = self.lineage.process(ev);
+        // The engine read the record's time once; the watermark takes it from there.
+        let event_time = att.call.time;
         if let Some(t) = event_time {
             self.hold.observe(t);
         }
-        let att = self.lineage.process(ev);
         let source_identity = ev.user_identity.session_context.source_identity.get();
         self.resolve(&att);
         let text = &rec.text.as_bytes()[..rec.splice];

@@ -29,7 +29,7 @@ EXIT STATUS:
        itself (a shell shows 130). A second signal ends it at once.
 
 EXAMPLES:
-  aws logs tail /cloudtrail --follow | ctail-filter --identity alice | jq .ctail.origin
+  ctail-filter --identity alice -- aws logs tail /aws/cloudtrail --follow | jq .ctail.origin
   ctail-filter *.json.gz > annotated.ndjson";
 
 /// `--threads` beyond this is refused: each is a thread of its own, and the engine's in-order

@@ -222,8 +222,11 @@ fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
 /// `--format`: the choices as the command line spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
+    /// Every event, annotated.
     Json,
+    /// One line per event, for a terminal.
     Text,
+    /// A tree per origin, at the end.
     Summary,
 }
 
@@ -240,8 +243,11 @@ impl From<FormatArg> for Format {
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
+    /// When stdout is a terminal, as NO_COLOR and CLICOLOR_FORCE say.
     Auto,
+    /// Always.
     Always,
+    /// Never.
     Never,
 }
 
@@ -267,6 +273,7 @@ impl ColorChoice {
 }
 
 impl Cli {
+    /// The library's configuration from the parsed flags.
     pub fn into_config(self) -> Config {
         let mut sources = if !self.producer.is_empty() {
             vec![Source::Producer(crate::input::producer::Producer {
@@ -310,7 +317,6 @@ impl Cli {
     }
 }
 
-/// Reads `64M`, `512K`, `1G`, `1000` (bytes); binary units.
 /// The largest `--max-record-bytes`: record offsets are 32-bit, and no CloudTrail record (nor a
 /// whole S3 trail file, which is one record) comes near it.
 pub const MAX_RECORD_BYTES: u64 = 1 << 30;
@@ -323,6 +329,7 @@ pub fn parse_record_size(s: &str) -> Result<u64, String> {
     }
 }
 
+/// A size as the flags take it: `64M`, `512K`, `1G`, `1000` (bytes); binary units.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim().trim_end_matches(['B', 'b']).trim_end_matches(['i']);
     let (num, mult) = match t.chars().last() {

@@ -15,6 +15,7 @@ mod properties;
 mod real_data;
 mod recipes;
 mod shapes;
+mod shippers;
 mod simulation;
 mod streaming;
 mod views;

@@ -1,5 +1,6 @@
 //! Output: records with the annotation spliced in, block-buffered; rejects; messages.
 
+pub mod activity;
 pub mod annotate;
 pub mod summary;
 pub mod text;

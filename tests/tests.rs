@@ -3,6 +3,7 @@
 mod util;
 
 mod bad_input;
+mod graph;
 mod hostile;
 mod input_order;
 mod lineage;

@@ -2,6 +2,9 @@
 
 pub mod activity;
 pub mod annotate;
+pub mod dot;
+pub mod graph;
+pub mod mermaid;
 pub mod summary;
 pub mod text;
 pub mod view;

@@ -393,3 +393,84 @@ fn graph_on_sigusr1_while_running() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+const STORY_SVG: &str = "ctail-filter --format dot examples/story.ndjson | dot -Tsvg > examples/story.svg";
+const INCIDENT: &str = "ctail-filter --identity alice --format dot trail/*.json.gz | dot -Tsvg > alice.svg";
+const INCIDENT_EXAMPLE: &str =
+    "ctail-filter --identity alice --format dot examples/s3/*.json.gz | dot -Tsvg > alice.svg";
+
+/// Runs `script` with sh in the repository root, ctail-filter first on the PATH.
+fn sh(script: &str) {
+    let bin_dir = Path::new(bin()).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What a Graphviz SVG says, without where it puts it: node and edge titles, and every text.
+fn svg_content(svg: &str) -> Vec<String> {
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(svg, options).expect("SVG parses");
+    let mut all: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("title") || n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").to_string())
+        .collect();
+    all.sort();
+    all
+}
+
+/// The README draws the story with the command beside the picture, and shows the incident
+/// one-liner; the committed SVG is what that command draws now (its nodes, edges and texts:
+/// coordinates may differ between Graphviz versions).
+#[test]
+fn readme_picture_is_current() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for text in [STORY_SVG, INCIDENT, INCIDENT_EXAMPLE, "](examples/story.svg)"] {
+        assert!(readme.contains(text), "README lacks {text:?}");
+    }
+    if !have("dot") {
+        eprintln!("skipped: graphviz `dot` is not installed (apt-get install graphviz)");
+        return;
+    }
+    let dir = scratch("graph-readme");
+    let fresh = dir.join("story.svg");
+    sh(&STORY_SVG.replace("examples/story.svg", fresh.to_str().unwrap()));
+    let committed =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/story.svg")).unwrap();
+    assert_eq!(
+        svg_content(&std::fs::read_to_string(&fresh).unwrap()),
+        svg_content(&committed),
+        "examples/story.svg is stale: run `{STORY_SVG}` and commit it"
+    );
+    let alice = dir.join("alice.svg");
+    sh(&INCIDENT_EXAMPLE.replace("alice.svg", alice.to_str().unwrap()));
+    let texts = svg_content(&std::fs::read_to_string(&alice).unwrap());
+    for want in ["alice", "ops", "admin", "deploy"] {
+        assert!(
+            texts.iter().any(|t| t == want),
+            "no {want} in alice's graph: {texts:?}"
+        );
+    }
+    assert!(
+        !texts.iter().any(|t| t == "readonly" || t == "app-server"),
+        "{texts:?}"
+    );
+}

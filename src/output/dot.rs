@@ -16,8 +16,13 @@ pub fn write(out: &mut Vec<u8>, m: &Model) {
     out.extend_from_slice(
         b"  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=11, labelloc=t, labeljust=l, label=",
     );
-    let caption: Vec<&str> = m.caption.iter().map(String::as_str).collect();
-    quoted(out, &caption);
+    // The caption's lines left-justified (`\\l` ends each), the labels' centred.
+    out.push(b'"');
+    for line in &m.caption {
+        escape(out, line);
+        out.extend_from_slice(b"\\l");
+    }
+    out.push(b'"');
     out.extend_from_slice(b"];\n");
     out.extend_from_slice(
         b"  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"Helvetica\", fontsize=10];\n",

@@ -474,3 +474,47 @@ fn readme_picture_is_current() {
         "{texts:?}"
     );
 }
+
+/// Mermaid's own parser, when it is at hand: `MERMAID_NODE_MODULES` names a folder where
+/// `npm install mermaid@11 jsdom` was run (there is no offline Mermaid renderer: mermaid-cli
+/// downloads a browser). Without it the structural check above is what runs.
+#[test]
+fn mermaid_parses_with_mermaid() {
+    let Some(modules) = std::env::var_os("MERMAID_NODE_MODULES") else {
+        eprintln!("skipped: MERMAID_NODE_MODULES is not set (a folder with `npm install mermaid@11 jsdom`)");
+        return;
+    };
+    if !Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("skipped: node is not installed");
+        return;
+    }
+    let dir = scratch("graph-mermaid");
+    let files = [
+        ("story.mmd", graph("mermaid", &[], &story())),
+        ("hostile.mmd", graph("mermaid", &["--hold", "0"], &hostile())),
+        (
+            "grouped.mmd",
+            String::from_utf8(run(&["--format", "mermaid", "-q"], Some(many_sessions(60).as_bytes())).stdout)
+                .unwrap(),
+        ),
+    ];
+    let mut cmd = Command::new("node");
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/mermaid_parse.mjs"))
+        .env("MERMAID_NODE_MODULES", modules);
+    for (name, text) in &files {
+        std::fs::write(dir.join(name), text).unwrap();
+        cmd.arg(dir.join(name));
+    }
+    let out = cmd.output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(said.matches(": flowchart").count(), 3, "{said}");
+}

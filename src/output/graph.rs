@@ -123,11 +123,24 @@ pub struct Model {
     pub caption: Vec<String>,
 }
 
-/// A node being drawn, before grouping.
-struct Drawn {
+/// A node being drawn, before grouping: what was recorded of it is borrowed, not copied.
+struct Drawn<'a> {
     node: Rc<Node>,
-    activity: Activity,
-    signals: Signals,
+    activity: Option<&'a Activity>,
+    signals: Option<&'a Signals>,
+}
+
+/// A vertex's id: a node's, or a group's (its smallest member's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Vid {
+    group: bool,
+    id: u64,
+}
+
+impl std::fmt::Display for Vid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{:016x}", if self.group { 'g' } else { 's' }, self.id)
+    }
 }
 
 /// An edge being drawn, before grouping: parent and child by node id.
@@ -184,11 +197,9 @@ impl Graph {
         } else {
             HashMap::new()
         };
-        let vid = |id: u64| {
-            group_of
-                .get(&id)
-                .cloned()
-                .unwrap_or_else(|| format!("s{id:016x}"))
+        let vid = |id: u64| match group_of.get(&id) {
+            Some(&g) => Vid { group: true, id: g },
+            None => Vid { group: false, id },
         };
         let (clusters, calls) = clusters(&drawn, &vid);
         let origins = drawn.len() - sessions;
@@ -220,7 +231,7 @@ impl Graph {
 
     /// The recorded nodes and their ancestors through every creating event, each once, at most
     /// twice `--max-sessions` of them; and how many ancestors were cut.
-    fn walk(&self) -> (HashMap<u64, Drawn>, Vec<Edge>, u64) {
+    fn walk(&self) -> (HashMap<u64, Drawn<'_>>, Vec<Edge>, u64) {
         let limit = self.cap.saturating_mul(2);
         let mut drawn: HashMap<u64, Drawn> = HashMap::new();
         let mut stack: Vec<Rc<Node>> = Vec::new();
@@ -229,8 +240,8 @@ impl Graph {
                 e.node.id,
                 Drawn {
                     node: Rc::clone(&e.node),
-                    activity: e.activity.clone(),
-                    signals: e.signals.clone(),
+                    activity: Some(&e.activity),
+                    signals: Some(&e.signals),
                 },
             );
             stack.push(Rc::clone(&e.node));
@@ -253,8 +264,8 @@ impl Graph {
                         parent.id,
                         Drawn {
                             node: Rc::clone(&parent),
-                            activity: Activity::default(),
-                            signals: Signals::default(),
+                            activity: None,
+                            signals: None,
                         },
                     );
                     stack.push(Rc::clone(&parent));
@@ -299,8 +310,8 @@ type Placed = ((bool, Epoch), Vertex);
 
 /// The vertices (each node alone, or added into its group's) by account, the accounts not
 /// logged last; and the calls they made.
-fn clusters(drawn: &HashMap<u64, Drawn>, vid: &dyn Fn(u64) -> String) -> (Vec<Cluster>, u64) {
-    let mut vertices: BTreeMap<String, Vec<&Drawn>> = BTreeMap::new();
+fn clusters(drawn: &HashMap<u64, Drawn<'_>>, vid: &dyn Fn(u64) -> Vid) -> (Vec<Cluster>, u64) {
+    let mut vertices: BTreeMap<Vid, Vec<&Drawn>> = BTreeMap::new();
     for d in drawn.values() {
         vertices.entry(vid(d.node.id)).or_default().push(d);
     }
@@ -308,8 +319,12 @@ fn clusters(drawn: &HashMap<u64, Drawn>, vid: &dyn Fn(u64) -> String) -> (Vec<Cl
     let mut calls = 0;
     for (id, mut members) in vertices {
         members.sort_by_key(|d| d.node.id);
-        let v = vertex(id, &members);
-        calls += members.iter().map(|d| d.activity.calls).sum::<u64>();
+        let v = vertex(id.to_string(), &members);
+        calls += members
+            .iter()
+            .filter_map(|d| d.activity)
+            .map(|a| a.calls)
+            .sum::<u64>();
         let account = members[0].node.account().map(visible);
         let c = clusters
             .entry((account.is_none(), account.unwrap_or_default()))
@@ -335,8 +350,8 @@ fn clusters(drawn: &HashMap<u64, Drawn>, vid: &dyn Fn(u64) -> String) -> (Vec<Cl
 /// An edge between vertices, and how it is drawn: what merges when its ends were grouped.
 #[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct LinkKey {
-    from: String,
-    to: String,
+    from: Vid,
+    to: Vid,
     via: &'static str,
     heuristic: bool,
     collision: bool,
@@ -344,7 +359,7 @@ struct LinkKey {
 
 /// The edges between vertices, in time order: one per creating event, or one per kind of
 /// creating event between two groups, with their count and the earliest time.
-fn links(drawn: &HashMap<u64, Drawn>, edges: &[Edge], vid: &dyn Fn(u64) -> String) -> Vec<Link> {
+fn links(drawn: &HashMap<u64, Drawn<'_>>, edges: &[Edge], vid: &dyn Fn(u64) -> Vid) -> Vec<Link> {
     let mut merged: HashMap<LinkKey, (Epoch, u64)> = HashMap::new();
     for e in edges {
         let t = drawn[&e.child].node.created;
@@ -372,8 +387,8 @@ fn links(drawn: &HashMap<u64, Drawn>, edges: &[Edge], vid: &dyn Fn(u64) -> Strin
                 label.push(format!("{}{}", if n > 1 { "first " } else { "" }, iso(t)));
             }
             Link {
-                from: k.from,
-                to: k.to,
+                from: k.from.to_string(),
+                to: k.to.to_string(),
                 label,
                 heuristic: k.heuristic,
                 collision: k.collision,
@@ -384,7 +399,7 @@ fn links(drawn: &HashMap<u64, Drawn>, edges: &[Edge], vid: &dyn Fn(u64) -> Strin
 
 /// Group ids for sessions that share role (or name), account, origin and linkedness, when
 /// more than one does.
-fn groups(drawn: &HashMap<u64, Drawn>) -> HashMap<u64, String> {
+fn groups(drawn: &HashMap<u64, Drawn<'_>>) -> HashMap<u64, u64> {
     let mut chain = Chain::default();
     let mut by_key: HashMap<(String, Option<String>, u64, bool), Vec<u64>> = HashMap::new();
     for d in drawn.values().filter(|d| !d.node.origin) {
@@ -401,18 +416,17 @@ fn groups(drawn: &HashMap<u64, Drawn>) -> HashMap<u64, String> {
     }
     let mut group_of = HashMap::new();
     for ids in by_key.into_values().filter(|ids| ids.len() > 1) {
-        let gid = format!("g{:016x}", ids.iter().min().copied().unwrap_or(0));
-        group_of.extend(ids.into_iter().map(|id| (id, gid.clone())));
+        let gid = ids.iter().min().copied().unwrap_or(0);
+        group_of.extend(ids.into_iter().map(|id| (id, gid)));
     }
     group_of
 }
 
 /// When a node enters the story: its first call, else its creation.
 fn start(d: &Drawn) -> Epoch {
-    if d.activity.calls > 0 {
-        d.activity.first
-    } else {
-        d.node.created
+    match d.activity {
+        Some(a) if a.calls > 0 => a.first,
+        _ => d.node.created,
     }
 }
 
@@ -442,7 +456,7 @@ fn vertex(id: String, members: &[&Drawn]) -> Vertex {
     } else if creators == 0 && !n.origin {
         lines.push("unlinked: creating event not seen".to_string());
     }
-    let activity = Activity::sum(members.iter().map(|d| &d.activity));
+    let activity = Activity::sum(members.iter().filter_map(|d| d.activity));
     if activity.calls == 0 {
         if !n.origin {
             lines.push("no calls seen".to_string());
@@ -465,8 +479,8 @@ fn vertex(id: String, members: &[&Drawn]) -> Vertex {
         lines.push(services.join(" "));
     }
     let mut signals = Signals::default();
-    for d in members {
-        signals.merge(&d.signals);
+    for s in members.iter().filter_map(|d| d.signals) {
+        signals.merge(s);
     }
     if signals.calls > 0 {
         let names: Vec<String> = signals.names.iter().map(|s| visible(s)).collect();

@@ -235,7 +235,11 @@ impl Graph {
         let limit = self.cap.saturating_mul(2);
         let mut drawn: HashMap<u64, Drawn> = HashMap::new();
         let mut stack: Vec<Rc<Node>> = Vec::new();
-        for e in self.entries.values() {
+        // In a fixed order (the latest first onto the stack, so the earliest are walked first):
+        // what a full graph leaves out is the same on every run.
+        let mut entries: Vec<&Entry> = self.entries.values().collect();
+        entries.sort_by_key(|e| (std::cmp::Reverse(e.activity.first), std::cmp::Reverse(e.node.id)));
+        for e in entries {
             drawn.insert(
                 e.node.id,
                 Drawn {

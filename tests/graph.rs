@@ -357,6 +357,14 @@ fn the_graph_is_bounded_by_max_sessions() {
         dot.contains("calls of sessions past --max-sessions not drawn"),
         "{dot}"
     );
+    // What a full graph leaves out is the same on every run.
+    for _ in 0..3 {
+        let again = run(
+            &["--format", "dot", "--quiet", "--max-sessions", "10"],
+            Some(input.as_bytes()),
+        );
+        assert_eq!(String::from_utf8(again.stdout).unwrap(), dot);
+    }
 }
 
 #[test]

@@ -29,7 +29,7 @@ EXIT STATUS:
        itself (a shell shows 130). A second signal ends it at once.
 
 EXAMPLES:
-  aws logs tail /cloudtrail --follow | ctail-filter --identity alice | jq .ctail.origin
+  ctail-filter --identity alice -- aws logs tail /aws/cloudtrail --follow | jq .ctail.origin
   ctail-filter *.json.gz > annotated.ndjson";
 
 /// `--threads` beyond this is refused: each is a thread of its own, and the engine's in-order
@@ -60,9 +60,12 @@ pub struct Cli {
     /// Run PRODUCER (after `--`) and read its output: `ctail-filter -- aws logs tail … --follow`.
     ///
     /// No shell stands between: SIGINT or SIGTERM reaches ctail-filter, which stops the producer
-    /// (SIGTERM to its process group), reads what it still writes, handles it, saves the state and
-    /// exits. The producer's stderr is ctail-filter's. A producer that exits is reported on
-    /// stderr (a failure ends the run with status 1), or started again with --restart-producer.
+    /// as Ctrl-C would (SIGINT to its process group, SIGTERM 3 s later if it still runs), reads
+    /// what it still writes, handles it, saves the state and exits. The producer runs with
+    /// PYTHONUNBUFFERED=1 unless that is set: the AWS CLI then writes each event as it prints it
+    /// instead of in 8 KB blocks. Its stderr is ctail-filter's. A producer that exits is reported
+    /// on stderr (a failure ends the run with status 1), or started again with
+    /// --restart-producer.
     #[arg(last = true, value_name = "PRODUCER", conflicts_with = "files")]
     pub producer: Vec<OsString>,
 

@@ -230,7 +230,9 @@ pub enum FormatArg {
     Text,
     /// A tree per origin, at the end.
     Summary,
+    /// A Graphviz graph of the sessions, at the end.
     Dot,
+    /// The same graph as a Mermaid flowchart, at the end.
     Mermaid,
 }
 

@@ -27,6 +27,8 @@ EXIT STATUS:
   143  stopped by SIGTERM, after handling every record already read, releasing held
        events, flushing and saving; after SIGINT the same, then it ends by the signal
        itself (a shell shows 130). A second signal ends it at once.
+  129  stopped by SIGHUP (a terminal gone; on Linux, the parent that ended): the
+       same clean stop, and never taken for a second signal
 
 EXAMPLES:
   ctail-filter --identity alice -- aws logs tail /aws/cloudtrail --follow | jq .ctail.origin

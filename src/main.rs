@@ -39,7 +39,7 @@ fn main() -> ExitCode {
 }
 
 /// When our output is a pipe to the parent (a shipper's exec input, a supervisor) and that parent
-/// dies, stop as on SIGTERM: finish what was read, save the state, exit, rather than run on with
+/// dies, stop as on SIGTERM (the kernel sends SIGHUP, which never counts as a second signal): finish what was read, save the state, exit, rather than run on with
 /// parent 1 writing to nobody. Only then: a shell script that starts ctail-filter in the
 /// background with its output in a file (`nohup … > out &`, `( … & )`) and ends must not stop it.
 #[cfg(target_os = "linux")]
@@ -48,6 +48,6 @@ fn stop_with_a_shipper_parent() {
     let to_a_pipe =
         fstat(std::io::stdout()).is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Fifo);
     if to_a_pipe {
-        let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
+        let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::HUP));
     }
 }

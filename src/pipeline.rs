@@ -50,12 +50,9 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     let mut stopped_by = None;
     let read = (|| -> Result<(), Error> {
         loop {
-            match signal.load(Ordering::Relaxed) {
-                0 => {}
-                sig => {
-                    stopped_by = Some(sig as u8);
-                    return Ok(());
-                }
+            if let Some(sig) = signal.received() {
+                stopped_by = Some(sig);
+                return Ok(());
             }
             clock.tick(&mut sink, usr1)?;
             progress(&sink);
@@ -156,23 +153,51 @@ impl Clock {
     }
 }
 
-/// The signal that asked us to stop (0: none), with handlers installed once per process: a
-/// program that runs the pipeline many times (tests, fuzzing) must not stack them up.
-fn signals() -> Result<&'static AtomicUsize, Error> {
-    static FLAG: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
+/// The signals that ask us to stop, with handlers installed once per process: a program that
+/// runs the pipeline many times (tests, fuzzing) must not stack them up.
+fn signals() -> Result<&'static Signals, Error> {
+    static FLAG: OnceLock<Signals> = OnceLock::new();
     if let Some(f) = FLAG.get() {
         return Ok(f);
     }
-    let flag = Arc::new(AtomicUsize::new(0));
+    let (flag, hangup) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    // SIGHUP too: a terminal that went away, or (Linux) our parent that ended, which the kernel
+    // tells us with SIGHUP. It stops us as SIGTERM does but never counts as a second signal:
+    // a shipper that sends SIGTERM to its command's shell and then ends would otherwise make
+    // its own shutdown look like "now" and lose what was held.
+    // Its own flag, read after the others: SIGTERM then SIGHUP ends with SIGTERM's status.
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register_usize(sig, Arc::clone(&flag), sig as usize).map_err(Error::Signals)?;
     }
+    signal_hook::flag::register_usize(signal_hook::consts::SIGHUP, Arc::clone(&hangup), SIGHUP)
+        .map_err(Error::Signals)?;
     watch_second_signal()?;
-    Ok(FLAG.get_or_init(|| flag))
+    Ok(FLAG.get_or_init(|| Signals { flag, hangup }))
 }
 
-/// The first SIGINT/SIGTERM asks for a clean stop (finish what was read, release, flush, save);
-/// a second one means now: the process ends at once, from this thread (the engine may be blocked
+const SIGHUP: usize = signal_hook::consts::SIGHUP as usize;
+
+/// What asked us to stop: SIGINT or SIGTERM, else SIGHUP.
+struct Signals {
+    flag: Arc<AtomicUsize>,
+    hangup: Arc<AtomicUsize>,
+}
+
+impl Signals {
+    /// The signal that asked us to stop, if one did.
+    fn received(&self) -> Option<u8> {
+        match self.flag.load(Ordering::Relaxed) {
+            0 => match self.hangup.load(Ordering::Relaxed) {
+                0 => None,
+                sig => Some(sig as u8),
+            },
+            sig => Some(sig as u8),
+        }
+    }
+}
+
+/// The first SIGINT/SIGTERM (or SIGHUP) asks for a clean stop (finish what was read, release,
+/// flush, save); a second SIGINT/SIGTERM means now: the process ends at once, from this thread (the engine may be blocked
 /// writing to a stalled downstream), saying on stderr what was not written.
 fn watch_second_signal() -> Result<(), Error> {
     let mut signals =

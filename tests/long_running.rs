@@ -666,3 +666,54 @@ fn a_lock_left_by_a_killed_process_does_not_block() {
     drop(stdin);
     assert_eq!(next.wait().unwrap().code(), Some(0));
 }
+
+/// A shipper that sends SIGTERM to its command and then ends makes the kernel send us SIGHUP
+/// (our parent ended, Linux): that is not the second signal that means "now". Seen with Fluent
+/// Bit 5.1.1, whose shutdown did both: ctail-filter exited at once and its state was lost. Here,
+/// SIGTERM then SIGHUP: a clean stop, status 143, the held call kept in the state.
+#[cfg(unix)]
+#[test]
+fn sighup_after_sigterm_is_not_a_second_signal() {
+    let dir = scratch("term-then-hup");
+    let state = dir.join("state");
+    let fixture = std::fs::read_to_string(fixtures().join("shippers/held-call.ndjson")).unwrap();
+    let lines: Vec<&str> = fixture.lines().collect();
+    let mut child = Command::new(bin())
+        .args(["--state", state.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}\n{}", lines[0], lines[1]).unwrap();
+    stdin.flush().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.contains("user-call"), "{first}");
+    for signal in ["-TERM", "-HUP"] {
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(!stderr.contains("second signal"), "{stderr}");
+    drop(stdin);
+    let next = run(
+        &["--state", state.to_str().unwrap()],
+        Some(format!("{}\n", lines[2]).as_bytes()),
+    );
+    assert!(
+        next.json()
+            .iter()
+            .any(|v| v["eventID"] == "held-call" && v["ctail"]["confidence"] == "exact"),
+        "the held call was not kept in the state: {}",
+        next.stderr
+    );
+}

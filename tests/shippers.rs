@@ -39,15 +39,20 @@ fn path_with_ctail() -> String {
     )
 }
 
-/// Runs `command` in the repository root with ctail-filter on the PATH; its stdout, and the
-/// status (None: killed after `limit`).
+/// Runs `command` in the repository root with ctail-filter on the PATH; its stdout and stderr
+/// (through files: a pipe nobody reads until the end would stall it), and its status (None:
+/// killed after `limit`).
 fn run_shipper(command: &mut Command, limit: Duration) -> (String, String, Option<i32>) {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = scratch(&format!("shipper-output-{n}"));
+    let (out_path, err_path) = (dir.join("stdout"), dir.join("stderr"));
     let mut child = command
         .current_dir(root())
         .env("PATH", path_with_ctail())
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
         .unwrap();
     let started = Instant::now();
@@ -57,16 +62,13 @@ fn run_shipper(command: &mut Command, limit: Duration) -> (String, String, Optio
         }
         if started.elapsed() > limit {
             let _ = child.kill();
+            let _ = child.wait();
             break None;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let out = child.wait_with_output().unwrap();
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        status,
-    )
+    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+    (read(&out_path), read(&err_path), status)
 }
 
 /// ctail-filter's own output for the examples' S3 files, as JSON values, keyed by eventID and
@@ -175,4 +177,103 @@ fn vector_configuration() {
         .count();
     assert_eq!(got.len(), uncertain, "{version}: {stderr}");
     assert!(got.iter().all(|e| e["ctail"]["confidence"] != "exact"));
+}
+
+/// The live variant of `examples/fluent-bit.conf` (`Threaded on`, ctail-filter running its
+/// producer, `--state`): SIGTERM to Fluent Bit ends it, and ctail-filter with it; the call still
+/// held then, which Fluent Bit's stopped outputs could no longer deliver, is kept in the state
+/// and comes out, linked, in the next run.
+#[cfg(target_os = "linux")]
+#[test]
+fn fluent_bit_live_shutdown_keeps_held_events() {
+    let Some(version) = installed("fluent-bit") else {
+        return;
+    };
+    let dir = scratch("fluent-bit-live");
+    let state = dir.join("state");
+    let input = dir.join("input.ndjson");
+    let lines = std::fs::read_to_string(root().join("tests/fixtures/shippers/held-call.ndjson")).unwrap();
+    let mut lines = lines.lines();
+    let (call, user, creator) = (
+        lines.next().unwrap(),
+        lines.next().unwrap(),
+        lines.next().unwrap(),
+    );
+    std::fs::write(&input, format!("{call}\n{user}\n")).unwrap();
+    let conf = std::fs::read_to_string(root().join("examples/fluent-bit.conf")).unwrap();
+    let live = conf
+        .lines()
+        .map(|l| match l.trim_start() {
+            l if l.starts_with("Command ") => format!(
+                "    Command ctail-filter --state {} -- sh -c 'cat {}; exec sleep 600'",
+                state.display(),
+                input.display()
+            ),
+            l if ["Oneshot", "Exit_After_Oneshot", "Propagate_Exit_Code"]
+                .iter()
+                .any(|key| l.starts_with(key)) =>
+            {
+                String::new()
+            }
+            "# Threaded     on" => "    Threaded     on".to_string(),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        live.contains("    Threaded     on"),
+        "the live keys moved: update this test"
+    );
+    let path = dir.join("live.conf");
+    std::fs::write(&path, live).unwrap();
+    let out_path = dir.join("stdout");
+    let mut child = Command::new("fluent-bit")
+        .args(["-c", path.to_str().unwrap()])
+        .current_dir(root())
+        .env("PATH", path_with_ctail())
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !std::fs::read_to_string(&out_path).unwrap().contains("user-call") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{version}: nothing delivered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{version}: ignored SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // ctail-filter saved its state on the way out (the lock is free again).
+    let started = Instant::now();
+    let next = loop {
+        let next = run(
+            &["--state", state.to_str().unwrap()],
+            Some(format!("{creator}\n").as_bytes()),
+        );
+        if next.code == Some(0) || started.elapsed() > Duration::from_secs(10) {
+            break next;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let held: Vec<Value> = next
+        .json()
+        .into_iter()
+        .filter(|v| v["eventID"] == "held-call")
+        .collect();
+    assert_eq!(held.len(), 1, "{version}: {}", next.stderr);
+    assert_eq!(held[0]["ctail"]["confidence"], "exact");
+    assert_eq!(held[0]["ctail"]["origin"]["name"], "alice");
 }

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod backfill;
 mod bad_input;
 mod hostile;
 mod input_order;

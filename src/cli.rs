@@ -57,6 +57,11 @@ pub struct Cli {
     #[arg(value_name = "FILE")]
     pub files: Vec<OsString>,
 
+    /// Read the FILEs named in LIST as well (one path a line; `-`: standard input), after those
+    /// named on the command line: more trail files than a command line holds (a backfill shard).
+    #[arg(long, value_name = "LIST", conflicts_with = "producer")]
+    pub files_from: Option<PathBuf>,
+
     /// Run PRODUCER (after `--`) and read its output: `ctail-filter -- aws logs tail … --follow`.
     ///
     /// No shell stands between: SIGINT or SIGTERM reaches ctail-filter, which stops the producer
@@ -201,7 +206,9 @@ pub struct Cli {
 
     /// Threads (at most 64): 1 does everything on one; N decodes records on N-1 threads, and on the engine's
     /// when it would otherwise wait, while the session engine runs in input order (the output is
-    /// the same). 0 (default): one per core, at most 4.
+    /// the same). With N of 2 or more, FILEs are also read and gzip inflated ahead, in order, on
+    /// N/2 threads of their own (at most 32 files and 64 chunks of 256 KiB ahead). 0 (default):
+    /// one per core, at most 4.
     #[arg(long, value_name = "N", default_value_t = 0,
           value_parser = clap::builder::TypedValueParser::map(
               clap::value_parser!(u16).range(0..=MAX_THREADS as i64), usize::from))]
@@ -301,6 +308,32 @@ impl ColorChoice {
 }
 
 impl Cli {
+    /// Adds the FILEs of `--files-from` to the FILEs (the command line's I/O, before
+    /// [`Cli::into_config`]). Empty lines are skipped.
+    pub fn read_files_from(&mut self) -> std::io::Result<()> {
+        let Some(list) = &self.files_from else {
+            return Ok(());
+        };
+        let text = if list.as_os_str() == "-" {
+            let mut s = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut s)?;
+            s
+        } else {
+            std::fs::read(list)?
+        };
+        for line in text.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if !line.is_empty() {
+                #[cfg(unix)]
+                let name = <OsString as std::os::unix::ffi::OsStringExt>::from_vec(line.to_vec());
+                #[cfg(not(unix))]
+                let name = OsString::from(String::from_utf8_lossy(line).into_owned());
+                self.files.push(name);
+            }
+        }
+        Ok(())
+    }
+
     pub fn into_config(self) -> Config {
         let mut sources = if !self.producer.is_empty() {
             vec![Source::Producer(crate::input::producer::Producer {

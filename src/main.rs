@@ -16,6 +16,16 @@ fn main() -> ExitCode {
     // save the state, exit.
     #[cfg(target_os = "linux")]
     let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
+    let mut cli = cli;
+    if let Err(e) = cli.read_files_from() {
+        let list = cli
+            .files_from
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""))
+            .display();
+        eprintln_locked!("ctail-filter: --files-from {list}: {e}");
+        return ExitCode::from(2);
+    }
     let config = cli.into_config();
     if config.reordered > 0 && !config.quiet {
         eprintln_locked!(

@@ -202,6 +202,11 @@ impl<W: Write> Sink<W> {
         )
     }
 
+    /// The source being read, records taken in and bytes read: for the progress line.
+    pub fn position(&self) -> (usize, u64, u64) {
+        (self.current, self.counts.records_in, self.counts.bytes_in)
+    }
+
     /// Counts bytes read (`--stats`).
     pub fn bytes_in(&mut self, n: u64) {
         self.counts.bytes_in += n;

@@ -5,6 +5,8 @@
 use crate::util::*;
 use ctail_sim::{arrivals, simulate, Config, Delivery, SimEvent, Traps};
 
+mod recipe;
+
 const HOUR: i64 = 3600;
 const DAY: i64 = 24 * HOUR;
 /// The warm-up the README and the man page prescribe (BACKFILL).
@@ -193,4 +195,47 @@ fn window_bounds_and_records_without_event_time() {
     assert_eq!(run(&[], Some(input.as_bytes())).lines().len(), 5);
     // A bad time is a usage error.
     assert_eq!(run(&["--since", "yesterday"], Some(b"")).code, Some(2));
+}
+
+/// The progress line: never when stderr is not a terminal (a pipe, a file, a log shipper), nor
+/// with `--quiet`; on a terminal (a pty, through `script`), files done of total, events, MB/s and
+/// the time left, drawn in place, with messages printed above it.
+#[test]
+fn progress_line_only_on_a_terminal() {
+    let s3 = fixtures().join("../../examples/s3");
+    let files: Vec<String> = std::fs::read_dir(&s3)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    let args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let piped = run(&args, None);
+    assert_eq!(piped.code, Some(0));
+    assert!(!piped.stderr.contains("files,"), "{}", piped.stderr);
+    assert!(!piped.stderr.contains('\r') && !piped.stderr.contains('\u{1b}'));
+    let Ok(found) = std::process::Command::new("script").arg("--version").output() else {
+        eprintln!("skipped (the terminal half): `script` (util-linux) is not installed");
+        return;
+    };
+    assert!(found.status.success());
+    let on_tty = |extra: &str| {
+        let cmd = format!("{} {extra} {} > /dev/null", bin(), files.join(" "));
+        let out = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .output()
+            .expect("script");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let drawn = on_tty("");
+    assert!(drawn.contains(&format!("/{} files, ", files.len())), "{drawn:?}");
+    assert!(
+        drawn.contains(" events, ") && drawn.contains(" MB/s") && drawn.contains("ETA"),
+        "{drawn:?}"
+    );
+    // The warning about the colliding session is printed whole, on a line of its own.
+    assert!(
+        drawn.contains("\u{1b}[2Kctail-filter: warning: session"),
+        "{drawn:?}"
+    );
+    let quiet = on_tty("--quiet");
+    assert!(!quiet.contains("files,"), "{quiet:?}");
 }

@@ -16,9 +16,11 @@ mod people;
 mod rng;
 mod recycle;
 mod signin;
+mod trail;
 mod traps;
 
 pub use deliver::{arrivals, deliver, delivery_order, Delivery};
+pub use trail::write_trail_files;
 
 use serde::{Deserialize, Serialize};
 

@@ -43,8 +43,8 @@ fn recipe(trail: &Path, out: &Path, args: &[&str], ctail: &[&str]) -> Vec<Vec<u8
     sorted(lines)
 }
 
-/// One run over every trail file under `trail`, sorted.
-fn one_run(trail: &Path, ctail: &[&str]) -> Vec<Vec<u8>> {
+/// One run over every trail file under `trail` (listed in `list`), sorted.
+fn one_run(trail: &Path, list: &Path, ctail: &[&str]) -> Vec<Vec<u8>> {
     let mut files: Vec<PathBuf> = Vec::new();
     let mut dirs = vec![trail.to_path_buf()];
     while let Some(d) = dirs.pop() {
@@ -57,9 +57,8 @@ fn one_run(trail: &Path, ctail: &[&str]) -> Vec<Vec<u8>> {
             }
         }
     }
-    let list = trail.with_extension("list");
     let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
-    std::fs::write(&list, names.join("\n")).unwrap();
+    std::fs::write(list, names.join("\n")).unwrap();
     let mut args = vec!["--quiet", "--files-from", list.to_str().unwrap()];
     args.extend(ctail);
     let r = run(&args, None);
@@ -76,7 +75,7 @@ fn recipe_over_the_bundled_s3_examples() {
     let trail = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/s3");
     let got = recipe(&trail, &out, &["-j", "2", "--shard", "1"], &["--settle", "15m"]);
     assert!(!got.is_empty());
-    assert_eq!(got, one_run(&trail, &["--settle", "15m"]));
+    assert_eq!(got, one_run(&trail, &out.join("all.list"), &["--settle", "15m"]));
 }
 
 /// Five days of trail files (gzip, as CloudTrail writes them), in day-long shards: the recipe
@@ -100,7 +99,7 @@ fn recipe_over_a_generated_tree_writes_what_one_run_writes() {
         enc.finish().unwrap();
         std::fs::remove_file(f).unwrap();
     }
-    let want = one_run(&trail, &[]);
+    let want = one_run(&trail, &dir.join("all.list"), &[]);
     let out = dir.join("out");
     let got = recipe(&trail, &out, &["-j", "2", "--shard", "24"], &[]);
     let plan = std::fs::read_to_string(out.join("plan.tsv")).unwrap();

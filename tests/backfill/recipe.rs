@@ -120,4 +120,26 @@ fn recipe_over_a_generated_tree_writes_what_one_run_writes() {
     );
     assert_eq!(got.len(), want.len(), "line count");
     assert!(got == want, "the shards' lines differ from one run's");
+
+    // The same shards one index at a time, as a Kubernetes Indexed Job or an AWS Batch array
+    // job runs them (examples/backfill-shard.sh; here on a local folder instead of S3).
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/backfill-shard.sh");
+    let by_index = dir.join("by-index");
+    let mut lines = Vec::new();
+    for index in 0..6 {
+        let run = Command::new("bash")
+            .arg(&script)
+            .env("JOB_COMPLETION_INDEX", index.to_string())
+            .env("START", "2024-05-01T00:00:00Z")
+            .env("SHARDS", "6")
+            .env("TRAIL", &trail)
+            .env("OUT", &by_index)
+            .env("WORK", dir.join("work"))
+            .env("CTAIL", bin())
+            .output()
+            .expect("run examples/backfill-shard.sh");
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        lines.extend(read_lines(&by_index.join(format!("shard-{index}.ndjson"))));
+    }
+    assert!(sorted(lines) == want, "the indexed shards' lines differ from one run's");
 }

@@ -53,7 +53,8 @@ pub fn write_trail_files(stream: &[(i64, &SimEvent)], dir: &Path) -> io::Result<
             }
             out.write_all(r.as_bytes())?;
         }
-        out.write_all(b"]}")?;
+        // As CloudTrail writes them: one line, ended.
+        out.write_all(b"]}\n")?;
         out.flush()?;
         paths.push(path);
     }

@@ -141,5 +141,8 @@ fn recipe_over_a_generated_tree_writes_what_one_run_writes() {
         assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
         lines.extend(read_lines(&by_index.join(format!("shard-{index}.ndjson"))));
     }
-    assert!(sorted(lines) == want, "the indexed shards' lines differ from one run's");
+    assert!(
+        sorted(lines) == want,
+        "the indexed shards' lines differ from one run's"
+    );
 }

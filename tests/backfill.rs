@@ -239,3 +239,28 @@ fn progress_line_only_on_a_terminal() {
     let quiet = on_tty("--quiet");
     assert!(!quiet.contains("files,"), "{quiet:?}");
 }
+
+/// The trap behind the warm-up's exactness: alice is first named as the issuer of a federated
+/// session (no principal id there), then seen herself. What the annotation says of her must not
+/// depend on which record came first (a shard's warm-up starts anywhere): once a record names her
+/// principal id, her origin object carries it, for her own calls and her federated session's.
+#[test]
+fn a_user_first_named_without_its_principal_id_learns_it() {
+    let r = run_file(
+        &fixtures().join("traps/implied-federation-then-creator.ndjson"),
+        &["--quiet"],
+    );
+    let out = r.json();
+    assert!(
+        out[0]["ctail"]["origin"].get("principalId").is_none(),
+        "{}",
+        out[0]["ctail"]
+    );
+    for line in &out[1..] {
+        assert_eq!(
+            line["ctail"]["origin"]["principalId"], "AIDAALICEXXXEXAMPLE",
+            "{}",
+            line["ctail"]
+        );
+    }
+}

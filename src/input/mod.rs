@@ -21,8 +21,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread;
 
-/// Bytes read per chunk.
+/// Bytes read per chunk, at most.
 const CHUNK: usize = 256 * 1024;
+/// Bytes read per chunk at least (unless the input ends): see [`pump`].
+const MIN_READ: usize = 32 * 1024;
 /// Room left free before each chunk's data: the framer moves the unfinished line of the chunk
 /// before into it instead of copying every chunk into a buffer of its own.
 pub const HEADROOM: usize = 64 * 1024;
@@ -183,17 +185,29 @@ fn pump(
         }
         raw
     };
+    // Bytes handed to each read. Safe Rust reads only into initialised memory, and a buffer
+    // comes back from the pipeline as long as its data was: growing it to a full chunk means
+    // zeroing the difference. A small file (trail files are often tens of kilobytes) would pay
+    // for zeroing a whole chunk to read a fraction of one; so a read gets what the buffer already
+    // holds (at least MIN_READ), and the next a full chunk only once a read filled its window.
+    let mut full = false;
     loop {
         if stoppable && STOP_READING.load(Ordering::Relaxed) {
             // Shutdown: what was read is handed on; nothing more is read.
             return Ok(false);
         }
         let mut buf = spare().unwrap_or_else(|| Vec::with_capacity(HEADROOM + CHUNK));
-        buf.resize(HEADROOM + CHUNK, 0);
+        let window = if full {
+            CHUNK
+        } else {
+            buf.len().saturating_sub(HEADROOM).clamp(MIN_READ, CHUNK)
+        };
+        buf.resize(HEADROOM + window, 0);
         let n = read_retrying(&mut reader, &mut buf[HEADROOM..])?;
         if n == 0 {
             return Ok(true);
         }
+        full = n == window;
         buf.truncate(HEADROOM + n);
         if tx.send(Chunk::Data(buf)).is_err() {
             return Ok(false);

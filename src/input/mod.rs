@@ -175,7 +175,8 @@ fn pump(
         }
         head.extend_from_slice(&b[..n]);
     }
-    let mut reader: Box<dyn Read> = if head == [0x1f, 0x8b] {
+    let gzip = head == [0x1f, 0x8b];
+    let mut reader: Box<dyn Read> = if gzip {
         Box::new(MultiGzDecoder::new(io::Cursor::new(head).chain(raw)))
     } else {
         let mut first = vec![0; HEADROOM];
@@ -187,10 +188,12 @@ fn pump(
     };
     // Bytes handed to each read. Safe Rust reads only into initialised memory, and a buffer
     // comes back from the pipeline as long as its data was: growing it to a full chunk means
-    // zeroing the difference. A small file (trail files are often tens of kilobytes) would pay
-    // for zeroing a whole chunk to read a fraction of one; so a read gets what the buffer already
-    // holds (at least MIN_READ), and the next a full chunk only once a read filled its window.
-    let mut full = false;
+    // zeroing the difference. A small gzip file (trail files are often tens of kilobytes
+    // inflated) would pay for zeroing a whole chunk to read a fraction of one; so a read of gzip
+    // gets what the buffer already holds (at least MIN_READ), and the next a full chunk only once
+    // a read filled its window. Pipes and plain files get full chunks: a pipe's reads return
+    // what is there, often less than a window, and windows would shrink to MIN_READ.
+    let mut full = !gzip;
     loop {
         if stoppable && STOP_READING.load(Ordering::Relaxed) {
             // Shutdown: what was read is handed on; nothing more is read.
@@ -207,7 +210,7 @@ fn pump(
         if n == 0 {
             return Ok(true);
         }
-        full = n == window;
+        full = !gzip || n == window;
         buf.truncate(HEADROOM + n);
         if tx.send(Chunk::Data(buf)).is_err() {
             return Ok(false);

@@ -36,19 +36,23 @@ gz=$(xargs -a "$LIST" cat | wc -c)
 json=$(xargs -a "$LIST" gzip -dc | wc -c)
 xargs -a "$LIST" cat > /dev/null
 
-# run NAME CMD: best wall time of RUNS, and its peak RSS; MB/s of JSON.
+# run NAME CMD: best wall time of RUNS, its peak RSS, MB/s of JSON; and the least CPU time
+# (user + system, every process of CMD) of the RUNS: on a machine shared with other work, wall
+# time says how much of the cores this run got, CPU time what it cost.
 results=()
 run() {
-  local name=$1 cmd=$2 best="" rss=0
+  local name=$1 cmd=$2 best="" rss=0 cpu=""
   for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f '%e %M' -o "$DATA/time.txt" sh -c "$cmd" > /dev/null 2> /dev/null
-    local out; out=$(tail -1 "$DATA/time.txt")
-    local t=${out% *} m=${out#* }
+    /usr/bin/time -f '%e %M %U %S' -o "$DATA/time.txt" sh -c "$cmd" > /dev/null 2> /dev/null
+    local t m u s c
+    read -r t m u s < <(tail -1 "$DATA/time.txt")
+    c=$(awk -v u="$u" -v s="$s" 'BEGIN{print u + s}')
     if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; rss=$m; fi
+    if [ -z "$cpu" ] || awk "BEGIN{exit !($c < $cpu)}"; then cpu=$c; fi
   done
-  awk -v n="$name" -v b="$json" -v t="$best" -v m="$rss" 'BEGIN{
+  awk -v n="$name" -v b="$json" -v t="$best" -v m="$rss" -v c="$cpu" 'BEGIN{
     if (t <= 0) t = 0.001
-    printf "%-42s %6.2f s %8.1f MB/s %7.0f MB peak RSS\n", n, t, b/1e6/t, m/1024 }'
+    printf "%-34s %6.2f s %7.1f MB/s %6.2f s CPU %5.0f MB peak RSS\n", n, t, b/1e6/t, c, m/1024 }'
   results+=("$name=$best")
 }
 

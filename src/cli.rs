@@ -59,6 +59,11 @@ pub struct Cli {
     #[arg(value_name = "FILE")]
     pub files: Vec<OsString>,
 
+    /// Read the FILEs named in LIST as well (one path a line; `-`: standard input), after those
+    /// named on the command line: more trail files than a command line holds (a backfill shard).
+    #[arg(long, value_name = "LIST", conflicts_with = "producer")]
+    pub files_from: Option<PathBuf>,
+
     /// Run PRODUCER (after `--`) and read its output: `ctail-filter -- aws logs tail … --follow`.
     ///
     /// No shell stands between: SIGINT or SIGTERM reaches ctail-filter, which stops the producer
@@ -208,7 +213,9 @@ pub struct Cli {
 
     /// Threads (at most 64): 1 does everything on one; N decodes records on N-1 threads, and on the engine's
     /// when it would otherwise wait, while the session engine runs in input order (the output is
-    /// the same). 0 (default): one per core, at most 4.
+    /// the same). With N of 2 or more, FILEs are also read and gzip inflated ahead, in order, on
+    /// N/2 threads of their own (at most 32 files and 64 chunks of 256 KiB ahead). 0 (default):
+    /// one per core, at most 4.
     #[arg(long, value_name = "N", default_value_t = 0,
           value_parser = clap::builder::TypedValueParser::map(
               clap::value_parser!(u16).range(0..=MAX_THREADS as i64), usize::from))]
@@ -217,6 +224,43 @@ pub struct Cli {
     /// Print the --stats object on stderr every DURATION of wall time as well as at exit.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
     pub stats_interval: Option<std::time::Duration>,
+
+    /// Write only events whose eventTime is at or after TIME; every event is still read and
+    /// learned from (a shard of a backfill: give it its warm-up before TIME).
+    ///
+    /// TIME: `2024-05-01T00:00:00Z`, `2024-05-01T00:00Z`, `2024-05-01` (UTC midnight), or
+    /// `20240501T0000Z` (as in trail file names). Events held for their creator are held as usual
+    /// and written, if in the window, when released. A record without a readable eventTime
+    /// belongs to no window: it is not written when --since or --until is given (counted as
+    /// `outside_window` in --stats). The summary view counts only the events written. To
+    /// annotate a window [SINCE, UNTIL) exactly as one run over everything would, read trail files
+    /// delivered from SINCE minus the warm-up (36 hours, 48 if sessions from GetSessionToken
+    /// credentials assume roles; see BACKFILL) up to UNTIL plus the delivery delay and the
+    /// --hold or --settle window.
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
+    pub since: Option<i64>,
+
+    /// Write only events whose eventTime is before TIME (see --since); every event is still read.
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
+    pub until: Option<i64>,
+}
+
+/// `--since`/`--until`: an ISO 8601 UTC time, a date, or a trail file name's `YYYYMMDDTHHMMZ`.
+pub fn parse_time_arg(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let b = t.as_bytes();
+    let parsed = if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        crate::time::parse_time(&format!("{t}T00:00:00Z"))
+    } else if b.len() == 14 && b[8] == b'T' && b[13] == b'Z' {
+        crate::time::parse_time(&format!("{}00Z", &t[..13]))
+    } else if b.len() == 17 && b[10] == b'T' && b[16] == b'Z' {
+        crate::time::parse_time(&format!("{}:00Z", &t[..16]))
+    } else {
+        crate::time::parse_time(t)
+    };
+    parsed.ok_or_else(|| {
+        format!("`{s}` is not a time (try 2024-05-01T00:00:00Z, 2024-05-01 or 20240501T0000Z)")
+    })
 }
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
@@ -283,6 +327,32 @@ impl ColorChoice {
 }
 
 impl Cli {
+    /// Adds the FILEs of `--files-from` to the FILEs (the command line's I/O, before
+    /// [`Cli::into_config`]). Empty lines are skipped.
+    pub fn read_files_from(&mut self) -> std::io::Result<()> {
+        let Some(list) = &self.files_from else {
+            return Ok(());
+        };
+        let text = if list.as_os_str() == "-" {
+            let mut s = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut s)?;
+            s
+        } else {
+            std::fs::read(list)?
+        };
+        for line in text.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if !line.is_empty() {
+                #[cfg(unix)]
+                let name = <OsString as std::os::unix::ffi::OsStringExt>::from_vec(line.to_vec());
+                #[cfg(not(unix))]
+                let name = OsString::from(String::from_utf8_lossy(line).into_owned());
+                self.files.push(name);
+            }
+        }
+        Ok(())
+    }
+
     /// The library's configuration from the parsed flags.
     pub fn into_config(self) -> Config {
         let mut sources = if !self.producer.is_empty() {
@@ -318,6 +388,9 @@ impl Cli {
             stats_interval: self.stats_interval,
             format: self.format.into(),
             threads: self.threads,
+            since: self.since,
+            until: self.until,
+            progress: !self.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             color: self
                 .color
                 .resolve(std::io::IsTerminal::is_terminal(&std::io::stdout()), |k| {
@@ -376,7 +449,21 @@ mod tests {
         let mut from_flags = format!("{from_flags:?}");
         // Colour depends on the terminal and the environment the test runs in.
         from_flags = from_flags.replace("color: true", "color: false");
+        // So does the progress line (stderr).
+        from_flags = from_flags.replace("progress: true", "progress: false");
         assert_eq!(from_flags, format!("{:?}", Config::default()));
+    }
+
+    #[test]
+    fn times() {
+        let may_first = Ok(1_714_521_600);
+        assert_eq!(parse_time_arg("2024-05-01T00:00:00Z"), may_first);
+        assert_eq!(parse_time_arg("2024-05-01"), may_first);
+        assert_eq!(parse_time_arg("2024-05-01T00:00Z"), may_first);
+        assert_eq!(parse_time_arg("20240501T0000Z"), may_first);
+        assert_eq!(parse_time_arg("20240501T0130Z"), Ok(1_714_521_600 + 5400));
+        assert!(parse_time_arg("yesterday").is_err());
+        assert!(parse_time_arg("2024-13-01").is_err());
     }
 
     #[test]

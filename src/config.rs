@@ -2,6 +2,7 @@
 //! the command line, `cli`; tests and embedders build it directly).
 
 use crate::input::Source;
+use crate::time::Epoch;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -67,6 +68,14 @@ pub struct Config {
     pub color: bool,
     /// 0: one per core.
     pub threads: usize,
+    /// `--since`/`--until`: only events whose eventTime is in `[since, until)` are written; every
+    /// event is still read and learned from (a shard of a backfill, with its warm-up).
+    pub since: Option<Epoch>,
+    /// The end of that window, excluded.
+    pub until: Option<Epoch>,
+    /// `--progress`: a progress line on stderr (the command line sets it when stderr is a
+    /// terminal and not `--quiet`).
+    pub progress: bool,
 }
 
 impl Default for Config {
@@ -95,6 +104,9 @@ impl Default for Config {
             format: Format::Json,
             color: false,
             threads: 0,
+            since: None,
+            until: None,
+            progress: false,
         }
     }
 }

@@ -10,6 +10,7 @@
 //! message            stderr messages that never panic nor stop the run
 //! input              files and stdin read on a thread of their own, gzip by its magic bytes
 //! input::order       FILE arguments in delivery order: S3 trail files by the time in their names
+//! input::ahead       FILEs read and inflated ahead on threads of their own, handed on in order
 //! input::producer    `-- PRODUCER`: the upstream run as a child, stopped by our own signals
 //! input::framer      bytes -> one JSON value per record (lines, prefixes, colour, pretty JSON)
 //! input::scan        the framer's byte-level helpers: depth across lines, minifying, ANSI codes
@@ -43,6 +44,7 @@
 //! sink               one record through dedupe, lineage, hold, filter and output
 //! state              --state: the session table saved and loaded across restarts
 //! pipeline           the loop joining them: reading, idle flushes, signals
+//! progress           a backfill's progress line on a terminal (files, events, MB/s, time left)
 //! ```
 //!
 //! ```
@@ -89,6 +91,7 @@ pub(crate) mod output; // annotation and writing
 pub(crate) mod sink; // one record through all of the above
 pub(crate) mod state; // --state: the session table across restarts
 pub mod pipeline; // the loop
+pub(crate) mod progress; // the progress line of a backfill, on a terminal
 
 /// Decoding, step by step: what the pipeline does to bytes before the session engine, for tests,
 /// benchmarks and fuzz targets that hold each step to its contract.

@@ -14,6 +14,16 @@ fn main() -> ExitCode {
     }
     #[cfg(target_os = "linux")]
     stop_with_a_shipper_parent();
+    let mut cli = cli;
+    if let Err(e) = cli.read_files_from() {
+        let list = cli
+            .files_from
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""))
+            .display();
+        eprintln_locked!("ctail-filter: --files-from {list}: {e}");
+        return ExitCode::from(2);
+    }
     let config = cli.into_config();
     if config.reordered > 0 && !config.quiet {
         eprintln_locked!(

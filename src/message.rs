@@ -12,8 +12,18 @@ pub fn line(args: std::fmt::Arguments<'_>) {
     let mut text = args.to_string();
     text.push('\n');
     // A closed or full-and-broken stderr is no reason to stop: the message is best effort.
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    let write = || {
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    };
+    // The progress line, if one is drawn, steps aside for the message and is drawn again below.
+    match PROGRESS.lock().ok().as_deref().and_then(Option::as_ref) {
+        Some(bar) => bar.suspend(write),
+        None => write(),
+    }
 }
+
+/// The progress line being drawn on stderr (crate::progress), which messages must not overwrite.
+pub(crate) static PROGRESS: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
 
 /// `eprintln!` that never panics: writes to a locked stderr and ends quietly on any error
 /// (ripgrep's `eprintln_locked!`, without its exit on a broken pipe: here stderr closing is

@@ -47,6 +47,10 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     let mut sink = Sink::from_config(config, out)?;
     let mut clock = Clock::new(config);
     let mut feed = Feed::start(config);
+    let mut bar = config
+        .progress
+        .then(|| crate::progress::Progress::start(&config.sources))
+        .flatten();
     let mut stopped_by = None;
     let read = (|| -> Result<(), Error> {
         loop {
@@ -56,6 +60,10 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
             }
             clock.tick(&mut sink, usr1)?;
             progress(&sink);
+            if let Some(bar) = &mut bar {
+                let (current, events, bytes) = sink.position();
+                bar.update(current, events, bytes);
+            }
             let step = match feed.step(&mut sink, None)? {
                 Step::Idle => {
                     // Input is idle: whatever is buffered goes out now, so a live tail stays live.
@@ -84,6 +92,9 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     // run ends, a closed pipe downstream included.
     // Stopped by a signal with --state, what is held stays held, in the state file: a shipper
     // that stops its outputs before it signals us would lose what we released now.
+    if let Some(bar) = &bar {
+        bar.finish();
+    }
     let keep_held = stopped_by.is_some() && sink.keeps_held();
     let finished = read.and_then(|()| if keep_held { sink.flush() } else { sink.finish() });
     let saved = if keep_held {
@@ -266,7 +277,6 @@ enum Step {
 
 impl Feed {
     fn start(config: &Config) -> Feed {
-        let (rx, recycle) = spawn_reader(config.sources.clone());
         // Auto: one thread per core, up to four. The engine's own share of the work (in order,
         // on one thread) is about 40%, so more decoders than three gain little.
         let threads = match config.threads {
@@ -275,6 +285,11 @@ impl Feed {
                 .min(MAX_AUTO_THREADS),
             n => n,
         };
+        // FILEs are read and inflated ahead by threads of their own (with two threads or more):
+        // inflating takes about a quarter of the work a gzip backfill costs (zlib-rs), so one
+        // such thread per two keeps up (measured: README, Backfill).
+        let inflaters = if threads < 2 { 0 } else { (threads / 2).max(1) };
+        let (rx, recycle) = spawn_reader(config.sources.clone(), inflaters);
         if threads < 2 {
             let framer = Box::new(Framer::new(config.max_record_bytes));
             return Feed::Chunks {

@@ -35,6 +35,26 @@ pub struct Counts {
     pub records_in: u64,
     pub bytes_in: u64,
     pub filtered_out: u64,
+    /// Read and learned from, not written: outside `--since`/`--until`, or without an eventTime.
+    pub outside_window: u64,
+}
+
+/// `--since`/`--until`: which events are written (every event is read and learned from).
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    since: Option<Epoch>,
+    until: Option<Epoch>,
+}
+
+impl Window {
+    /// Whether an event of this time is written. With a window, an event without a readable
+    /// eventTime is in none: no shard could claim it alone, so none writes it.
+    fn admits(&self, time: Option<Epoch>) -> bool {
+        if self.since.is_none() && self.until.is_none() {
+            return true;
+        }
+        time.is_some_and(|t| self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u))
+    }
 }
 
 /// One item of input, whichever stage framed and decoded it: the one type every record, bad
@@ -69,6 +89,7 @@ pub struct Sink<W: Write> {
     reject: Option<(PathBuf, Reject)>,
     report: Reporter,
     counts: Counts,
+    window: Window,
     filtering: bool,
     strict: bool,
     /// Set by `--strict` at the first bad record.
@@ -137,6 +158,10 @@ impl<W: Write> Sink<W> {
                 ..Reporter::default()
             },
             counts: Counts::default(),
+            window: Window {
+                since: config.since,
+                until: config.until,
+            },
             filtering,
             strict: config.strict,
             stopped: false,
@@ -173,8 +198,13 @@ impl<W: Write> Sink<W> {
         let dropped = self.dedupe.as_ref().map_or(0, |d| d.dropped);
         (
             self.counts.records_in,
-            self.out.records + self.counts.filtered_out + dropped,
+            self.out.records + self.counts.filtered_out + self.counts.outside_window + dropped,
         )
+    }
+
+    /// The source being read, records taken in and bytes read: for the progress line.
+    pub fn position(&self) -> (usize, u64, u64) {
+        (self.current, self.counts.records_in, self.counts.bytes_in)
     }
 
     /// Counts bytes read (`--stats`).
@@ -490,6 +520,11 @@ impl<W: Write> Sink<W> {
         att: &Attribution,
         source_identity: Option<&str>,
     ) -> Result<(), Error> {
+        // Outside the window: learned from (above), held and released as usual, not written.
+        if !self.window.admits(att.call.time) {
+            self.counts.outside_window += 1;
+            return Ok(());
+        }
         if self.filtering {
             // A creating event is kept when the session it minted matches, or descends from a
             // match through the edge this very event made (its parent may be a matched person
@@ -611,6 +646,7 @@ impl<W: Write> Sink<W> {
             "bytes_out": self.out.bytes,
             "rejected": self.report.bad_records,
             "filtered_out": self.counts.filtered_out,
+            "outside_window": self.counts.outside_window,
             "duplicates_dropped": self.dedupe.as_ref().map_or(0, |d| d.dropped),
             "sessions_live": self.lineage.live_sessions(),
             "sessions_created": t.sessions_created,

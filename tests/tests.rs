@@ -2,6 +2,7 @@
 
 mod util;
 
+mod backfill;
 mod bad_input;
 mod examples_readme;
 mod graph;

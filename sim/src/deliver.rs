@@ -37,6 +37,12 @@ pub fn deliver(events: &[SimEvent], d: &Delivery) -> Vec<SimEvent> {
 /// Indices into `events` in arrival order (an index appears twice for a duplicate). Lets a
 /// caller write a large stream without cloning it.
 pub fn delivery_order(events: &[SimEvent], d: &Delivery) -> Vec<usize> {
+    arrivals(events, d).into_iter().map(|(_, i)| i).collect()
+}
+
+/// As [`delivery_order`], with each event's arrival time (Unix seconds): what a writer of S3
+/// trail files groups into files (one per few minutes, named by their delivery time).
+pub fn arrivals(events: &[SimEvent], d: &Delivery) -> Vec<(i64, usize)> {
     let mut rng = Rng::new(d.seed);
     let max = d.max_delay_secs.max(0);
     // CloudTrail's ~5 minute typical delay, shrunk when the caller asks for less.
@@ -68,7 +74,7 @@ pub fn delivery_order(events: &[SimEvent], d: &Delivery) -> Vec<usize> {
     }
     // The random second key shuffles events that arrive in the same second.
     arrivals.sort_unstable();
-    arrivals.into_iter().map(|(.., i)| i).collect()
+    arrivals.into_iter().map(|(at, _, i)| (at, i)).collect()
 }
 
 /// `eventTime` of a record written by this crate.

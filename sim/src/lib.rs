@@ -16,9 +16,11 @@ mod people;
 mod rng;
 mod recycle;
 mod signin;
+mod trail;
 mod traps;
 
-pub use deliver::{deliver, delivery_order, Delivery};
+pub use deliver::{arrivals, deliver, delivery_order, Delivery};
+pub use trail::write_trail_files;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +40,9 @@ pub struct Config {
     pub traps: Traps,
     /// Unix seconds of the first event.
     pub start: i64,
+    /// Seconds the stream spans (default: the events at the usual rate, an hour at least). A
+    /// long, sparse stream (days of a few events an hour) for backfill shards.
+    pub span: Option<i64>,
 }
 
 impl Default for Config {
@@ -51,6 +56,7 @@ impl Default for Config {
             collisions: 0,
             traps: Traps::default(),
             start: 1_714_521_600, // 2024-05-01T00:00:00Z
+            span: None,
         }
     }
 }
@@ -255,7 +261,7 @@ pub fn simulate(cfg: &Config) -> Vec<SimEvent> {
     let org = org::Org::new(cfg, &mut rng.fork());
     let mut g = gen::Gen::new(rng, org, cfg.traps.clone());
     let events = cfg.events as i64;
-    let span = (events * 3600 / EVENTS_PER_HOUR).max(3600);
+    let span = cfg.span.unwrap_or(events * 3600 / EVENTS_PER_HOUR).max(3600);
     let (start, end) = (cfg.start, cfg.start + span);
 
     // Background workloads take a fixed share of the volume: instances 12%, Lambda 8%, service

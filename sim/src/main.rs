@@ -1,13 +1,14 @@
 //! `ctail-sim`: writes a simulated CloudTrail stream (NDJSON) to stdout and optionally its truth.
 
-use ctail_sim::{delivery_order, simulate, Config, Delivery};
+use ctail_sim::{arrivals, simulate, write_trail_files, Config, Delivery};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: ctail-sim [--seed N] [--events N] [--collisions N] [--late SECS] [--dup RATE]
                  [--truth FILE] [--accounts N] [--people N] [--instances N] [--start UNIX_SECS]
-                 [--traps N] [--trap NAME=N]... [--delivery-seed N]
+                 [--traps N] [--trap NAME=N]... [--delivery-seed N] [--span SECS]
+                 [--trail-dir DIR]
 
 Writes one CloudTrail event per line to stdout, in eventTime order, or in a realistic
 arrival order when --late (max delay, e.g. 900) or --dup (duplicate rate, e.g. 0.01) is given.
@@ -17,7 +18,10 @@ reproduce a test's stream.
 --traps N injects N instances of every hard case (and names a fifth of role sessions with
 shared names); --trap NAME=N sets one, after --traps. Names: saml, web, federation, switch,
 session-token, spoofed-collision, recycled, root, owner-only, spoofed-source-identity,
-juggling, mfa-across, console-shared, shared-names (N percent).";
+juggling, mfa-across, console-shared, shared-names (N percent).
+--span SECS spreads the events over SECS seconds (default: 2,000 an hour).
+--trail-dir DIR writes S3 trail files (uncompressed .json, one per account, region and five
+minutes of arrival, named by delivery time under DIR/AWSLogs/...) instead of the stream.";
 
 struct Args {
     cfg: Config,
@@ -25,6 +29,7 @@ struct Args {
     dup: Option<f64>,
     truth: Option<String>,
     delivery_seed: Option<u64>,
+    trail_dir: Option<String>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -34,6 +39,7 @@ fn parse() -> Result<Args, String> {
         dup: None,
         truth: None,
         delivery_seed: None,
+        trail_dir: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -50,6 +56,8 @@ fn parse() -> Result<Args, String> {
             "--people" => a.cfg.people = val.parse().map_err(bad)?,
             "--instances" => a.cfg.instances = val.parse().map_err(bad)?,
             "--start" => a.cfg.start = val.parse().map_err(bad)?,
+            "--span" => a.cfg.span = Some(val.parse().map_err(bad)?),
+            "--trail-dir" => a.trail_dir = Some(val),
             "--late" => a.late = Some(val.parse().map_err(bad)?),
             "--dup" => {
                 a.dup = Some(
@@ -77,14 +85,23 @@ fn parse() -> Result<Args, String> {
 
 fn run(a: Args) -> io::Result<()> {
     let events = simulate(&a.cfg);
+    let d = Delivery {
+        // A different stream from the simulation's, still fixed by --seed.
+        seed: a.delivery_seed.unwrap_or(a.cfg.seed ^ 0x5eed_de11_7e2e_d000),
+        max_delay_secs: a.late.unwrap_or(0),
+        duplicate_rate: a.dup.unwrap_or(0.0),
+    };
+    let timed: Vec<(i64, usize)> = arrivals(&events, &d);
+    if let Some(dir) = &a.trail_dir {
+        let stream: Vec<(i64, &ctail_sim::SimEvent)> =
+            timed.iter().map(|&(at, i)| (at, &events[i])).collect();
+        let files = write_trail_files(&stream, std::path::Path::new(dir))?;
+        eprintln!("ctail-sim: {} trail files under {dir}", files.len());
+        std::mem::forget(events);
+        return Ok(());
+    }
     let order: Vec<usize> = if a.late.is_some() || a.dup.is_some() {
-        let d = Delivery {
-            // A different stream from the simulation's, still fixed by --seed.
-            seed: a.delivery_seed.unwrap_or(a.cfg.seed ^ 0x5eed_de11_7e2e_d000),
-            max_delay_secs: a.late.unwrap_or(0),
-            duplicate_rate: a.dup.unwrap_or(0.0),
-        };
-        delivery_order(&events, &d)
+        timed.into_iter().map(|(_, i)| i).collect()
     } else {
         (0..events.len()).collect()
     };

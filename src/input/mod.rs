@@ -4,6 +4,7 @@
 //! The reader thread hands over chunks as they arrive (a pipe's `read` returns what is there), so
 //! the pipeline sees when input goes idle and can flush, and gzip is inflated on the other core.
 
+pub mod ahead;
 pub mod batch;
 pub mod envelope;
 pub mod framer;
@@ -16,17 +17,39 @@ use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread;
 
-/// Bytes read per chunk.
+/// Bytes read per chunk, at most.
 const CHUNK: usize = 256 * 1024;
+/// Bytes read per chunk at least (unless the input ends): see [`pump`].
+const MIN_READ: usize = 32 * 1024;
 /// Room left free before each chunk's data: the framer moves the unfinished line of the chunk
 /// before into it instead of copying every chunk into a buffer of its own.
 pub const HEADROOM: usize = 64 * 1024;
 /// Chunks in flight between the reader and the pipeline: bounds the memory the reader can use.
 const IN_FLIGHT: usize = 8;
+
+/// Bytes read from FILEs so far, as they are on disk (gzip or not): the progress line's count
+/// towards their total size.
+pub static FILE_BYTES_READ: AtomicU64 = AtomicU64::new(0);
+
+/// A FILE, its bytes counted in [`FILE_BYTES_READ`] as they are read.
+struct Counted(File);
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        FILE_BYTES_READ.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Opens a FILE for reading, its bytes counted.
+fn open_counted(path: &std::path::Path) -> io::Result<Box<dyn Read>> {
+    Ok(Box::new(Counted(File::open(path)?)))
+}
 
 /// An input named on the command line: a file, or standard input for `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,15 +108,27 @@ pub fn stop_reading() {
     STOP_READING.store(true, Ordering::Relaxed);
 }
 
-pub fn spawn_reader(sources: Vec<Source>) -> (Receiver<Chunk>, SyncSender<Vec<u8>>) {
+/// With `inflaters` threads (and two files or more), files are read and inflated ahead on those
+/// threads ([`ahead`]); the chunks reach the pipeline in the same order either way.
+pub fn spawn_reader(sources: Vec<Source>, inflaters: usize) -> (Receiver<Chunk>, SyncSender<Vec<u8>>) {
     let (tx, rx) = sync_channel::<Chunk>(IN_FLIGHT);
     let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
+    let sources: std::sync::Arc<[Source]> = sources.into();
     thread::Builder::new()
         .name("ctail-reader".into())
         .spawn(move || {
+            let mut ahead = ahead::worth_it(&sources, inflaters)
+                .then(|| ahead::Ahead::start(std::sync::Arc::clone(&sources), inflaters));
             for (n, source) in sources.iter().enumerate() {
                 if tx.send(Chunk::Start(n)).is_err() {
                     return;
+                }
+                if let (Some(a), Source::File(_)) = (&mut ahead, source) {
+                    // The worker sent the file's end (or failure) on.
+                    if !a.forward(n, &tx, &recycle_rx) {
+                        return;
+                    }
+                    continue;
                 }
                 let end = match read_source(source, &tx, &recycle_rx) {
                     Ok(true) => Chunk::End,
@@ -116,19 +151,20 @@ fn read_source(source: &Source, tx: &SyncSender<Chunk>, recycle: &Receiver<Vec<u
             widen_pipe();
             Box::new(io::stdin())
         }
-        Source::File(p) => Box::new(File::open(p)?),
+        Source::File(p) => open_counted(p)?,
         Source::Bytes(b) => Box::new(io::Cursor::new(std::sync::Arc::clone(b))),
         Source::Producer(p) => return producer::read(p, tx, recycle),
     };
-    pump(raw, tx, recycle, true)
+    pump(raw, tx, &|| recycle.try_recv().ok(), true)
 }
 
 /// Reads `raw` to its end (gzip or not) and sends it on as chunks; with `stoppable`, stops
 /// before the next read once shutdown asked for it. `Ok(false)` when the receiver is gone.
+/// `spare` hands back a chunk buffer the pipeline is done with, if there is one.
 fn pump(
     raw: Box<dyn Read>,
     tx: &SyncSender<Chunk>,
-    recycle: &Receiver<Vec<u8>>,
+    spare: &dyn Fn() -> Option<Vec<u8>>,
     stoppable: bool,
 ) -> io::Result<bool> {
     // Gzip is recognised by its magic bytes, whatever the input is called.
@@ -142,7 +178,8 @@ fn pump(
         }
         head.extend_from_slice(&b[..n]);
     }
-    let mut reader: Box<dyn Read> = if head == [0x1f, 0x8b] {
+    let gzip = head == [0x1f, 0x8b];
+    let mut reader: Box<dyn Read> = if gzip {
         Box::new(MultiGzDecoder::new(io::Cursor::new(head).chain(raw)))
     } else {
         let mut first = vec![0; HEADROOM];
@@ -152,19 +189,31 @@ fn pump(
         }
         raw
     };
+    // Bytes handed to each read. Safe Rust reads only into initialised memory, and a buffer
+    // comes back from the pipeline as long as its data was: growing it to a full chunk means
+    // zeroing the difference. A small gzip file (trail files are often tens of kilobytes
+    // inflated) would pay for zeroing a whole chunk to read a fraction of one; so a read of gzip
+    // gets what the buffer already holds (at least MIN_READ), and the next a full chunk only once
+    // a read filled its window. Pipes and plain files get full chunks: a pipe's reads return
+    // what is there, often less than a window, and windows would shrink to MIN_READ.
+    let mut full = !gzip;
     loop {
         if stoppable && STOP_READING.load(Ordering::Relaxed) {
             // Shutdown: what was read is handed on; nothing more is read.
             return Ok(false);
         }
-        let mut buf = recycle
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(HEADROOM + CHUNK));
-        buf.resize(HEADROOM + CHUNK, 0);
+        let mut buf = spare().unwrap_or_else(|| Vec::with_capacity(HEADROOM + CHUNK));
+        let window = if full {
+            CHUNK
+        } else {
+            buf.len().saturating_sub(HEADROOM).clamp(MIN_READ, CHUNK)
+        };
+        buf.resize(HEADROOM + window, 0);
         let n = read_retrying(&mut reader, &mut buf[HEADROOM..])?;
         if n == 0 {
             return Ok(true);
         }
+        full = !gzip || n == window;
         buf.truncate(HEADROOM + n);
         if tx.send(Chunk::Data(buf)).is_err() {
             return Ok(false);

@@ -80,7 +80,7 @@ pub fn write_origin(out: &mut Vec<u8>, n: &Node) {
         field(out, "provider", x.provider.as_deref());
         field(out, "userId", x.user_id.as_deref());
         field(out, "instance", x.instance.as_deref());
-        field(out, "principalId", x.principal_id.as_deref());
+        field(out, "principalId", x.principal_id.get().map(|p| &**p));
     }
     if !n.origin {
         // A candidate that is not an origin: the topmost session known, itself unlinked.

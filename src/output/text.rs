@@ -100,7 +100,7 @@ pub fn short_name(n: &Node) -> String {
             .instance
             .as_deref()
             .or(x.user_id.as_deref())
-            .or(x.principal_id.as_deref())
+            .or(x.principal_id.get().map(|p| &**p))
         {
             return v.to_owned();
         }

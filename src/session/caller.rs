@@ -96,6 +96,11 @@ impl Lineage {
         }
         let mut n = Node::new(id, kind, true);
         fill(&mut n);
+        if matches!(kind, Kind::IamUser | Kind::Root) {
+            // A user named before it is seen (a session's issuer, SwitchFrom) learns its
+            // principal id from its own first record (see `user_origin`).
+            n.extra_mut();
+        }
         self.mark_if_matching(&n);
         let n = Rc::new(n);
         self.table.origins.put(id, Rc::clone(&n));
@@ -174,11 +179,25 @@ impl Lineage {
             n.name = name.filter(|_| kind == Kind::IamUser).map(Into::into);
             n.account = account.map(Into::into);
             if let Some(p) = principal {
-                n.extra_mut().principal_id = Some(p.into());
+                let _ = n.extra_mut().principal_id.set(p.into());
             }
         });
-        // Indexed on first sight, not on every call: a user's principal id never changes.
-        if let (true, Some(p)) = (fresh, principal) {
+        // A user first named without its principal id (a session's issuer, SwitchFrom) learns it
+        // from its first record that has it, so what the annotation says of a user depends on
+        // the records since it was first seen with it, not on which came first. Indexed when
+        // learned, not on every call: a user's principal id never changes.
+        let learned = principal.filter(|p| {
+            let late = !fresh
+                && user.extra().is_some_and(|x| {
+                    x.principal_id.get().is_none() && x.principal_id.set((*p).into()).is_ok()
+                });
+            if late {
+                // Annotations cached before do not show it.
+                user.changed();
+            }
+            fresh || late
+        });
+        if let Some(p) = learned {
             self.table.put_principal(p, &user);
         }
         user
@@ -251,7 +270,7 @@ impl Lineage {
         n.created = created.or(now).unwrap_or(0);
         n.expires.set(n.created.saturating_add(MAX_LIFETIME));
         if let Some(p) = ui.principal_id.get() {
-            n.extra_mut().principal_id = Some(p.into());
+            let _ = n.extra_mut().principal_id.set(p.into());
         }
         let parent = match kind {
             // EC2 delivered these credentials to an instance: the log names it.
@@ -352,7 +371,7 @@ impl Lineage {
         proxy.created = now.unwrap_or(0);
         proxy.expires.set(proxy.created.saturating_add(MAX_LIFETIME));
         if let Some(p) = principal {
-            proxy.extra_mut().principal_id = Some(p.into());
+            let _ = proxy.extra_mut().principal_id.set(p.into());
         }
         if !self.defer_guesses {
             if let Some(n) = known {
@@ -384,7 +403,7 @@ impl Lineage {
                 n.extra_mut().provider = Some(p.into());
             }
             if let Some(p) = ui.principal_id.get() {
-                n.extra_mut().principal_id = Some(p.into());
+                let _ = n.extra_mut().principal_id.set(p.into());
             }
         });
         let id = n.id;
@@ -413,7 +432,7 @@ impl Lineage {
             n.name = ui.user_name.get().map(Into::into);
             n.account = ui.account_id.get().map(Into::into);
             if let Some(p) = ui.principal_id.get() {
-                n.extra_mut().principal_id = Some(p.into());
+                let _ = n.extra_mut().principal_id.set(p.into());
             }
         });
         let id = n.id;
@@ -442,7 +461,7 @@ impl Lineage {
         }
         let principal = proxy
             .extra()
-            .and_then(|x| x.principal_id.as_deref())
+            .and_then(|x| x.principal_id.get().map(|p| &**p))
             .map(str::to_owned);
         if let Some(n) = principal.and_then(|p| self.table.principal(&p, at)) {
             if !n.origin && !n.has_ancestor(proxy) {

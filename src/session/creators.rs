@@ -54,7 +54,7 @@ impl Lineage {
             n.created = created;
             n.expires.set(created + 12 * 3600);
             if let Some(p) = ui.principal_id.get() {
-                n.extra_mut().principal_id = Some(p.into());
+                let _ = n.extra_mut().principal_id.set(p.into());
             }
         });
         let parents = match ev.additional_event_data.switch_from.get() {
@@ -240,7 +240,7 @@ impl Lineage {
             n.expires.set(expires.unwrap_or(now + life));
             n.source_identity = source_identity;
             if let Some(r) = role_id {
-                n.extra_mut().principal_id = Some(r.into());
+                let _ = n.extra_mut().principal_id.set(r.into());
             }
         });
         if let Some(r) = role_id {

@@ -167,7 +167,7 @@ impl Lineage {
             node.name(),
             extra.and_then(|e| e.user_id.as_deref()),
             extra.and_then(|e| e.instance.as_deref()),
-            extra.and_then(|e| e.principal_id.as_deref()),
+            extra.and_then(|e| e.principal_id.get().map(|p| &**p)),
             role_and_session.map(|(r, _)| r),
             role_and_session.map(|(_, s)| s),
         ];

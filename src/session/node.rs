@@ -178,7 +178,9 @@ pub struct Extra {
     pub provider: Option<Box<str>>,
     pub user_id: Option<Box<str>>,
     pub instance: Option<Box<str>>,
-    pub principal_id: Option<Box<str>>,
+    /// Set once, by the first record that names it (an origin first seen without it learns it
+    /// from a later record: its annotation then no longer depends on which came first).
+    pub principal_id: std::cell::OnceCell<Box<str>>,
     /// A name learned after the node was made (an Identity Center user's user name, matched
     /// from the SAML subject of its sessions).
     pub alias: RefCell<Option<Box<str>>>,
@@ -305,7 +307,7 @@ impl Node {
             }
             if self.kind != Kind::AwsAccount {
                 if let Some(x) = &mut self.extra {
-                    x.principal_id = None;
+                    x.principal_id = std::cell::OnceCell::new();
                     if x.provider.is_none() && x.user_id.is_none() && x.instance.is_none() {
                         self.extra = None;
                     }

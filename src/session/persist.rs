@@ -202,7 +202,7 @@ impl Lineage {
                         s(&x.provider),
                         s(&x.user_id),
                         s(&x.instance),
-                        s(&x.principal_id),
+                        x.principal_id.get().map(|p| p.to_string()),
                         x.alias.borrow().as_deref().map(str::to_owned),
                     ]
                 });
@@ -301,7 +301,9 @@ impl Lineage {
                     provider: provider.map(Into::into),
                     user_id: user_id.map(Into::into),
                     instance: instance.map(Into::into),
-                    principal_id: principal_id.map(Into::into),
+                    principal_id: principal_id
+                        .map(|p| std::cell::OnceCell::from(Box::<str>::from(p)))
+                        .unwrap_or_default(),
                     alias: std::cell::RefCell::new(alias.map(Into::into)),
                 }));
             }

@@ -35,6 +35,8 @@ pub struct Counts {
     pub records_in: u64,
     pub bytes_in: u64,
     pub filtered_out: u64,
+    /// Subscription `CONTROL_MESSAGE`s read and left out.
+    pub control_messages: u64,
 }
 
 /// One item of input, whichever stage framed and decoded it: the one type every record, bad
@@ -57,6 +59,8 @@ pub enum Input<'a> {
     },
     /// The current source could not be read on.
     Failed(&'a dyn std::fmt::Display),
+    /// A value read and deliberately left out (a subscription's `CONTROL_MESSAGE`).
+    Skipped,
 }
 
 /// Everything a record passes through after framing.
@@ -206,6 +210,10 @@ impl<W: Write> Sink<W> {
                 self.failed = true;
                 Ok(())
             }
+            Input::Skipped => {
+                self.counts.control_messages += 1;
+                Ok(())
+            }
         }
     }
 
@@ -250,6 +258,7 @@ impl<W: Write> Sink<W> {
                     last: *last,
                 })?,
                 BatchItem::Failed(e) => self.take(Input::Failed(e))?,
+                BatchItem::Skipped => self.take(Input::Skipped)?,
             }
         }
         self.warnings();
@@ -271,6 +280,7 @@ impl<W: Write> Sink<W> {
                         }
                         result = match item {
                             Item::Record(rec) => self.take(Input::Record(&rec)),
+                            Item::Skipped => self.take(Input::Skipped),
                             Item::Bad { bytes, error } => self.take(Input::Bad {
                                 bytes,
                                 line,
@@ -611,6 +621,7 @@ impl<W: Write> Sink<W> {
             "bytes_out": self.out.bytes,
             "rejected": self.report.bad_records,
             "filtered_out": self.counts.filtered_out,
+            "control_messages": self.counts.control_messages,
             "duplicates_dropped": self.dedupe.as_ref().map_or(0, |d| d.dropped),
             "sessions_live": self.lineage.live_sessions(),
             "sessions_created": t.sessions_created,
@@ -668,6 +679,7 @@ fn persist(h: &Held, index: &mut impl Iterator<Item = u32>) -> HeldRec {
         time: c.time,
         delivered: c.delivered,
         key_may_differ: c.key_may_differ,
+        ocsf: c.ocsf,
         minted,
         minted_by,
         waits_for: h.waits_for,
@@ -699,6 +711,7 @@ fn unpersist(r: HeldRec, built: &[Rc<Node>]) -> Option<Held> {
                 user_id,
                 delivered: r.delivered,
                 key_may_differ: r.key_may_differ,
+                ocsf: r.ocsf,
             },
             minted: node(r.minted)?,
             minted_by: node(r.minted_by)?,

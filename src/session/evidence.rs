@@ -32,6 +32,9 @@ pub struct Call {
     /// (`sessionCredentialFromConsole`), and a service calling on the principal's behalf
     /// (`invokedBy`) may show a key of its own.
     pub key_may_differ: bool,
+    /// Read from OCSF (`Event::shape`): fields the CloudTrail→OCSF mapping drops are absent,
+    /// not known to be absent, so the checks they feed are not made (see [`Call::unverified`]).
+    pub ocsf: bool,
 }
 
 impl Call {
@@ -58,7 +61,22 @@ impl Call {
                 || ui.in_scope_of.credentials_issued_to.get().is_some(),
             key_may_differ: ev.session_credential_from_console.get() == Some("true")
                 || ui.invoked_by.get().is_some(),
+            ocsf: ev.shape.get() == Some(crate::input::envelope::ocsf::SHAPE),
         }
+    }
+
+    /// Whether creator `e` of `node`, which [`Call::agrees`] let through, would have been checked
+    /// against a field this call lacks because OCSF dropped it: then the link is a heuristic
+    /// ([`super::node::Reason::OcsfDropped`]), never exact. A key the creator issued and the
+    /// call used confirms the link whatever else is missing.
+    pub fn unverified(&self, e: &Edge, node: &Node) -> bool {
+        if !self.ocsf || (self.look.key != 0 && e.issued_key == self.look.key) {
+            return false;
+        }
+        let p = &e.parent;
+        (e.via == Via::AssumeRoleWithWebIdentity && self.subject == 0)
+            || (p.kind == Kind::IdentityCenterUser && self.user_id == 0)
+            || (node.kind == Kind::FederatedUser && p.origin && self.issuer == 0)
     }
 
     /// Whether creator `e` of `node` (the session this call resolved to) can have made it.

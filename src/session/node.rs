@@ -115,16 +115,19 @@ pub enum Reason {
     PrincipalId,
     AddressAndAgent,
     SameOrigin,
+    /// The call was read from OCSF, which dropped the field that would have confirmed the link.
+    OcsfDropped,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 6] = [
+    pub const ALL: [Reason; 7] = [
         Reason::SwitchFrom,
         Reason::IdentityCenterGrant,
         Reason::IdentityCenterLearned,
         Reason::PrincipalId,
         Reason::AddressAndAgent,
         Reason::SameOrigin,
+        Reason::OcsfDropped,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -139,6 +142,10 @@ impl Reason {
             Reason::PrincipalId => "AWSAccount caller matched to a known session by principalId",
             Reason::AddressAndAgent => "collision: source address and user agent match one creating call",
             Reason::SameOrigin => "colliding sessions share one origin",
+            Reason::OcsfDropped => {
+                "OCSF input: the CloudTrail-to-OCSF mapping drops the field that would confirm this link \
+                 (webIdFederationData subject, onBehalfOf user or sessionIssuer)"
+            }
         }
     }
 }

@@ -89,6 +89,12 @@ impl Chain {
                 } else {
                     match pick(&edges, look, first.map(|c| (c, &*cur))) {
                         Pick::One(i, c, r) => {
+                            let (c, r) = match first {
+                                Some(call) if call.unverified(&edges[i], &cur) => {
+                                    (c.max(Confidence::Heuristic), Some(Reason::OcsfDropped))
+                                }
+                                _ => (c, r),
+                            };
                             if c > conf {
                                 conf = c;
                                 self.reason = r.or(self.reason);

@@ -16,4 +16,5 @@ mod recipes;
 mod shapes;
 mod simulation;
 mod streaming;
+mod streams;
 mod views;

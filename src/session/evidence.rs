@@ -35,6 +35,9 @@ pub struct Call {
     /// Read from OCSF (`Event::shape`): fields the CloudTrail→OCSF mapping drops are absent,
     /// not known to be absent, so the checks they feed are not made (see [`Call::unverified`]).
     pub ocsf: bool,
+    /// Read from OCSF, a root caller with temporary credentials: without `assumedRoot` (dropped
+    /// by the mapping) root's own session and an AssumeRoot task session look alike.
+    pub ocsf_root_session: bool,
 }
 
 impl Call {
@@ -43,6 +46,7 @@ impl Call {
         let ui = &ev.user_identity;
         let ctx = &ui.session_context;
         let federated = ui.kind.get() == Some("FederatedUser");
+        let ocsf = ev.shape.get() == Some(crate::input::envelope::ocsf::SHAPE);
         Call {
             look: Evidence {
                 key: opt_key(ui.access_key_id.get()),
@@ -61,7 +65,11 @@ impl Call {
                 || ui.in_scope_of.credentials_issued_to.get().is_some(),
             key_may_differ: ev.session_credential_from_console.get() == Some("true")
                 || ui.invoked_by.get().is_some(),
-            ocsf: ev.shape.get() == Some(crate::input::envelope::ocsf::SHAPE),
+            ocsf,
+            ocsf_root_session: ocsf
+                && ui.kind.get() == Some("Root")
+                && (ctx.attributes.creation_date.get().is_some()
+                    || ui.access_key_id.get().is_some_and(|k| k.starts_with("ASIA"))),
         }
     }
 
@@ -70,7 +78,13 @@ impl Call {
     /// ([`super::node::Reason::OcsfDropped`]), never exact. A key the creator issued and the
     /// call used confirms the link whatever else is missing.
     pub fn unverified(&self, e: &Edge, node: &Node) -> bool {
-        if !self.ocsf || (self.look.key != 0 && e.issued_key == self.look.key) {
+        !(self.look.key != 0 && e.issued_key == self.look.key) && self.needs_dropped(e, node)
+    }
+
+    /// Whether telling creator `e` of `node` apart from others needs a field this call lacks
+    /// because OCSF dropped it (whatever the key says: colliding creators may share one).
+    pub fn needs_dropped(&self, e: &Edge, node: &Node) -> bool {
+        if !self.ocsf {
             return false;
         }
         let p = &e.parent;

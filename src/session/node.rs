@@ -117,10 +117,12 @@ pub enum Reason {
     SameOrigin,
     /// The call was read from OCSF, which dropped the field that would have confirmed the link.
     OcsfDropped,
+    /// A root session read from OCSF, which dropped `assumedRoot`.
+    OcsfAssumedRoot,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 7] = [
+    pub const ALL: [Reason; 8] = [
         Reason::SwitchFrom,
         Reason::IdentityCenterGrant,
         Reason::IdentityCenterLearned,
@@ -128,6 +130,7 @@ impl Reason {
         Reason::AddressAndAgent,
         Reason::SameOrigin,
         Reason::OcsfDropped,
+        Reason::OcsfAssumedRoot,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -145,6 +148,10 @@ impl Reason {
             Reason::OcsfDropped => {
                 "OCSF input: the CloudTrail-to-OCSF mapping drops the field that would confirm this link \
                  (webIdFederationData subject, onBehalfOf user or sessionIssuer)"
+            }
+            Reason::OcsfAssumedRoot => {
+                "OCSF input: the mapping drops assumedRoot, so this root session may be an AssumeRoot \
+                 task session whose creator is not in the stream"
             }
         }
     }

@@ -45,6 +45,8 @@ pub struct HeldRec {
     /// Read from OCSF (absent in state files written before OCSF input was read).
     #[serde(default)]
     pub ocsf: bool,
+    #[serde(default)]
+    pub ocsf_root_session: bool,
     pub minted: Option<u32>,
     pub minted_by: Option<u32>,
     pub waits_for: u64,

@@ -185,7 +185,8 @@ fn event_time(v: &Value) -> Option<Value> {
 }
 
 fn epoch_ms(v: Option<&Value>) -> Option<Value> {
-    let ms = v?.as_i64()?;
+    // 0 stands for "not set" in some exporters' output (the bloblang samples).
+    let ms = v?.as_i64().filter(|&ms| ms > 0)?;
     let t = chrono::DateTime::from_timestamp(ms.div_euclid(1000), 0)?;
     Some(Value::String(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()))
 }

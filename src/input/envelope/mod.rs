@@ -126,6 +126,11 @@ impl Unwrapper {
                 error: RecordError::InvalidUtf8,
             });
         };
+        // CloudWatch Logs writes messageType first: a payload of hundreds of records is read in
+        // one pass here instead of first being scanned as a record that it is not.
+        if text.starts_with(subscription::PREFIX) && self.data_message(text, level, visit) {
+            return;
+        }
         if text.starts_with('[') {
             return match serde_json::from_str::<Vec<&RawValue>>(text) {
                 // An array that holds no object at all is one bad value, not many.
@@ -293,6 +298,38 @@ impl Unwrapper {
             }),
         }
         self.put(level, buf);
+    }
+
+    /// The common subscription payload, read in one pass; `false` (nothing visited) when it is
+    /// not one after all, for the general path to read and word the error.
+    fn data_message(&mut self, text: &str, level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) -> bool {
+        let read = subscription::each_message(text, &mut |record| {
+            self.value(record.as_bytes(), level + 1, visit)
+        });
+        match read {
+            Ok((kind, more)) => {
+                if kind == subscription::Payload::Control {
+                    visit(Item::Skipped);
+                }
+                if more {
+                    // The next payload of a Firehose object: where this one ends, read again.
+                    let mut values =
+                        serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+                    let _ = values.next();
+                    let end = values.byte_offset();
+                    self.concatenated(&text[end..], level, visit);
+                }
+            }
+            Err(0) => return false,
+            // Records before the fault were handed on; the rest of the payload is one bad piece.
+            Err(_) => visit(Item::Bad {
+                bytes: text.as_bytes(),
+                error: RecordError::BadEnvelope(
+                    "a logEvents entry has no message, or the payload ends early",
+                ),
+            }),
+        }
+        true
     }
 
     /// A decoded subscription payload: each of `logEvents`' messages is a record, as a string.

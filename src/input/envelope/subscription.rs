@@ -15,7 +15,157 @@
 //! (and written out) exactly as if it had been given alone.
 
 use flate2::read::MultiGzDecoder;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::io::Read;
+
+/// How CloudWatch Logs starts every payload it writes.
+pub const PREFIX: &str = r#"{"messageType":"#;
+
+/// What [`each_message`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Payload {
+    Data,
+    Control,
+}
+
+/// Reads a payload as CloudWatch Logs writes it (`messageType` first) in one pass, handing each
+/// `logEvents[].message` to `f` as it is read: serde_json decodes the string into its scratch
+/// buffer, so the record is neither copied out first nor scanned twice. `Err(n)` when the payload
+/// is not that after all, `n` messages in (the caller reads it the general way when `n` is 0).
+/// With the payload, whether more follows it on the line (Firehose objects hold payloads back to
+/// back, without newlines).
+pub fn each_message(text: &str, f: &mut dyn FnMut(&str)) -> Result<(Payload, bool), usize> {
+    let mut seen = 0;
+    let mut d = serde_json::Deserializer::from_str(text);
+    let kind = serde::Deserializer::deserialize_map(&mut d, MessageVisitor { f, seen: &mut seen });
+    match kind {
+        Ok(Some(k)) => Ok((k, d.end().is_err())),
+        _ => Err(seen),
+    }
+}
+
+struct MessageVisitor<'f, 'g> {
+    f: &'f mut dyn FnMut(&str),
+    seen: &'g mut usize,
+}
+
+impl<'de> Visitor<'de> for MessageVisitor<'_, '_> {
+    type Value = Option<Payload>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a CloudWatch Logs payload")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut kind = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match (&*key, &kind) {
+                ("messageType", None) => {
+                    kind = match &*map.next_value::<std::borrow::Cow<'de, str>>()? {
+                        "DATA_MESSAGE" => Some(Payload::Data),
+                        "CONTROL_MESSAGE" => Some(Payload::Control),
+                        _ => return Ok(None),
+                    }
+                }
+                ("logEvents", Some(Payload::Data)) => map.next_value_seed(Events {
+                    f: &mut *self.f,
+                    seen: &mut *self.seen,
+                })?,
+                ("messageType" | "logEvents", _) => return Ok(None),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(kind)
+    }
+}
+
+/// `logEvents`, each entry's `message` handed on as it is read.
+struct Events<'f, 'g> {
+    f: &'f mut dyn FnMut(&str),
+    seen: &'g mut usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Events<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Events<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("logEvents")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(Event {
+                f: &mut *self.f,
+                seen: &mut *self.seen,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+}
+
+struct Event<'f, 'g> {
+    f: &'f mut dyn FnMut(&str),
+    seen: &'g mut usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Event<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Event<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a log event")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut done = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if &*key == "message" && !done {
+                map.next_value_seed(MessageText { f: &mut *self.f })?;
+                *self.seen += 1;
+                done = true;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        if done {
+            Ok(())
+        } else {
+            Err(serde::de::Error::missing_field("message"))
+        }
+    }
+}
+
+struct MessageText<'f> {
+    f: &'f mut dyn FnMut(&str),
+}
+
+impl<'de> DeserializeSeed<'de> for MessageText<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MessageText<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        (self.f)(v);
+        Ok(())
+    }
+}
 
 /// Why an `awslogs.data` payload could not be opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,12 +213,41 @@ pub fn open(data: &str, max: usize, scratch: &mut Vec<u8>, out: &mut Vec<u8>) ->
     Ok(())
 }
 
+/// The value of each base64 character (either alphabet); 0xff for any other byte.
+const BASE64: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        if i < 10 {
+            t[b'0' as usize + i] = 52 + i as u8;
+        }
+        i += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'-' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t[b'_' as usize] = 63;
+    t
+};
+
 /// Standard base64 (with or without padding; JSON's `\/` escape of `/` accepted, as some
-/// encoders write it).
+/// encoders write it). Whole groups of four plain characters take the fast loop; the rest (the
+/// padded end, an escaped slash, a bad character) the careful one.
 fn base64_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), PayloadError> {
     out.reserve(text.len() / 4 * 3 + 3);
-    let (mut acc, mut bits) = (0u32, 0u32);
     let mut i = 0;
+    while let Some(q) = text.get(i..i + 4) {
+        let [a, b, c, d] = [q[0], q[1], q[2], q[3]].map(|x| BASE64[x as usize]);
+        if (a | b | c | d) & 0xc0 != 0 {
+            break;
+        }
+        let n = (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
+        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+        i += 4;
+    }
+    let (mut acc, mut bits) = (0u32, 0u32);
     while i < text.len() {
         let c = text[i];
         let v = match c {

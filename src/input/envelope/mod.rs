@@ -18,7 +18,7 @@ pub mod ocsf;
 pub mod siem;
 pub mod subscription;
 
-use super::scan::minify_into;
+use super::scan::{self, minify_into};
 use crate::event::{decode, Event, Skip, Str};
 use crate::json;
 use serde_json::value::RawValue;
@@ -30,11 +30,17 @@ const MAX_LEVELS: usize = 4;
 /// Why a framed value yielded no record.
 #[derive(Debug)]
 pub enum RecordError {
+    /// The bytes are not UTF-8.
     InvalidUtf8,
+    /// Not well-formed JSON: serde_json's error, with its line and column.
     Json(serde_json::Error),
+    /// Well-formed JSON nested deeper than serde_json's limit (128).
+    NestedTooDeeply,
+    /// Well-formed JSON, but neither a CloudTrail record nor an envelope of one.
     NotCloudTrail,
     /// An array element, a `CloudTrailEvent` or a `payload` that is not what its envelope promises.
     BadEnvelope(&'static str),
+    /// Envelopes inside envelopes, deeper than any upstream writes them.
     TooDeep,
     /// `awslogs.data` of a subscription payload could not be opened.
     Payload(subscription::PayloadError),
@@ -42,14 +48,24 @@ pub enum RecordError {
     NoRaw(&'static str),
 }
 
+impl RecordError {
+    /// serde_json's refusal of `bytes`, told apart by the bytes: nesting beyond its limit, or
+    /// syntax.
+    fn json(error: serde_json::Error, bytes: &[u8]) -> RecordError {
+        if scan::nests_deeper_than(bytes, scan::SERDE_NESTING_LIMIT) {
+            RecordError::NestedTooDeeply
+        } else {
+            RecordError::Json(error)
+        }
+    }
+}
+
 impl fmt::Display for RecordError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RecordError::InvalidUtf8 => f.write_str("invalid UTF-8"),
-            RecordError::Json(e) if e.to_string().contains("recursion limit") => {
-                f.write_str("JSON nested too deeply")
-            }
             RecordError::Json(e) => write!(f, "invalid JSON: {e}"),
+            RecordError::NestedTooDeeply => f.write_str("JSON nested too deeply"),
             RecordError::NotCloudTrail => f.write_str("not a CloudTrail event"),
             RecordError::BadEnvelope(what) => write!(f, "malformed envelope: {what}"),
             RecordError::TooDeep => f.write_str("envelopes nested too deeply"),
@@ -69,14 +85,19 @@ pub struct Record<'a, 'e> {
     /// Where the annotation goes: the offset of the closing `}` (or of an earlier `ctail`
     /// member's comma, which is then replaced).
     pub splice: usize,
+    /// The fields the session engine reads.
     pub event: &'e Event<'a>,
 }
 
 /// What a framed value holds, one item at a time.
 pub enum Item<'a, 'e> {
+    /// A CloudTrail record.
     Record(Record<'a, 'e>),
+    /// A value, or the part of one, that holds no record: its bytes, and why.
     Bad {
+        /// The bytes, as they will go to `--reject`.
         bytes: &'a [u8],
+        /// Why they are not a record.
         error: RecordError,
     },
     /// Read and deliberately left out: a subscription's `CONTROL_MESSAGE` (counted, not rejected).
@@ -100,6 +121,8 @@ impl Default for Unwrapper {
 }
 
 impl Unwrapper {
+    /// An unwrapper whose subscription payloads may inflate to `max_record` bytes
+    /// (`--max-record-bytes`).
     pub fn new(max_record: usize) -> Self {
         Unwrapper {
             bufs: Vec::new(),
@@ -141,7 +164,7 @@ impl Unwrapper {
                 Ok(items) => self.elements(&items, level, visit),
                 Err(e) => visit(Item::Bad {
                     bytes,
-                    error: RecordError::Json(e),
+                    error: RecordError::json(e, bytes),
                 }),
             };
         }
@@ -149,13 +172,11 @@ impl Unwrapper {
             Ok(e) => e,
             // Several values run together on one line: gzip members concatenated without
             // newlines (`cat *.json.gz`), or records joined by a tool. Each is read on its own.
-            Err(e) if e.to_string().starts_with("trailing characters") => {
-                return self.concatenated(text, level, visit)
-            }
+            Err(_) if holds_several_values(text) => return self.concatenated(text, level, visit),
             Err(e) => {
                 return visit(Item::Bad {
                     bytes,
-                    error: RecordError::Json(e),
+                    error: RecordError::json(e, bytes),
                 })
             }
         };
@@ -174,7 +195,7 @@ impl Unwrapper {
                 if let Err(e) = serde_json::from_str::<Skip>(r.get()) {
                     return visit(Item::Bad {
                         bytes,
-                        error: RecordError::Json(e),
+                        error: RecordError::json(e, r.get().as_bytes()),
                     });
                 }
             }
@@ -410,9 +431,10 @@ impl Unwrapper {
                 None => return,
                 Some(Ok(raw)) => self.value(raw.get().as_bytes(), level + 1, visit),
                 Some(Err(e)) => {
+                    let rest = text[at..].trim_start().as_bytes();
                     return visit(Item::Bad {
-                        bytes: text[at..].trim_start().as_bytes(),
-                        error: RecordError::Json(e),
+                        bytes: rest,
+                        error: RecordError::json(e, rest),
                     });
                 }
             }
@@ -524,6 +546,14 @@ fn splice_point(text: &str, event: &Event<'_>) -> usize {
         }
     }
     close
+}
+
+/// Whether `text` starts with a complete JSON value followed by more than whitespace: values run
+/// together on one line (`cat *.json.gz` of members without a final newline, records joined by a
+/// tool), each to be read on its own.
+fn holds_several_values(text: &str) -> bool {
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    matches!(values.next(), Some(Ok(_))) && !text[values.byte_offset()..].trim().is_empty()
 }
 
 #[cfg(test)]

@@ -151,8 +151,22 @@ impl Unwrapper {
         };
         // CloudWatch Logs writes messageType first: a payload of hundreds of records is read in
         // one pass here instead of first being scanned as a record that it is not.
-        if text.starts_with(subscription::PREFIX) && self.data_message(text, level, visit) {
-            return;
+        if text.starts_with(subscription::PREFIX) {
+            // Payloads back to back (a Firehose object): each read on its own, at this level.
+            let mut rest = text;
+            while let Some(end) = subscription::first_of_several(rest) {
+                let (one, more) = rest.split_at(end);
+                if !self.data_message(one, level, visit) {
+                    self.value(one.as_bytes(), level, visit); // holds no seam: no recursion
+                }
+                rest = more;
+            }
+            if self.data_message(rest, level, visit) {
+                return;
+            }
+            if rest.len() < text.len() {
+                return self.value(rest.as_bytes(), level, visit);
+            }
         }
         if text.starts_with('[') {
             return match serde_json::from_str::<Vec<&RawValue>>(text) {
@@ -581,6 +595,20 @@ mod tests {
         assert_eq!(records(data), [r#"{"eventName":"A"|A"#, r#"{"eventName":"B"|B"#]);
         let control = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}"#;
         assert_eq!(records(control), ["skipped"]);
+        // Firehose: payloads back to back on one line; a message holding the seam's text (its
+        // quotes escaped) is not cut.
+        let tricky = r#"{"messageType":"DATA_MESSAGE","logEvents":[{"message":"{\"eventName\":\"C\",\"x\":\"}{\\\"messageType\\\":\"}"}]}"#;
+        assert_eq!(
+            records(&format!("{data}{control}{tricky}{data}")),
+            [
+                r#"{"eventName":"A"|A"#,
+                r#"{"eventName":"B"|B"#,
+                "skipped",
+                r#"{"eventName":"C","x":"}{\"messageType\":"|C"#,
+                r#"{"eventName":"A"|A"#,
+                r#"{"eventName":"B"|B"#
+            ]
+        );
         use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(data.as_bytes()).unwrap();

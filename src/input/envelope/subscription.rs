@@ -21,6 +21,17 @@ use std::io::Read;
 /// How CloudWatch Logs starts every payload it writes.
 pub const PREFIX: &str = r#"{"messageType":"#;
 
+/// Where one payload ends and the next begins, when several run together on one line. JSON has
+/// no `}{` inside a value and no unescaped quote inside a string, so these bytes occur only
+/// between two payloads.
+const SEAM: &[u8] = br#"}{"messageType":"#;
+
+/// The length of the first payload of `text` when more follow it without a newline (a Firehose
+/// object in S3, inflated): found with one SIMD search instead of reading the payload twice.
+pub fn first_of_several(text: &str) -> Option<usize> {
+    memchr::memmem::find(text.as_bytes(), SEAM).map(|i| i + 1)
+}
+
 /// What [`each_message`] found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Payload {

@@ -14,6 +14,8 @@
 //! exporter kept it under `unmapped`) stays absent, and lineage weakens the links that would
 //! have been checked against it (see `session::evidence::Call::unverified`).
 
+use super::{splice_point, Item, Record, RecordError, Unwrapper};
+use crate::event::{decode, Event, Str};
 use serde_json::{Map, Value};
 
 /// `Event::shape` of a record read from OCSF.
@@ -245,6 +247,43 @@ fn merge(m: &mut Map<String, Value>, path: &[&str], val: &Value) {
     let slot = m.entry(*first).or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(inner) = slot {
         merge(inner, rest, val);
+    }
+}
+
+/// OCSF, as the unwrapper reads it.
+impl Unwrapper {
+    /// An OCSF record: read through the CloudTrail fields it maps back to, written as itself.
+    pub(super) fn ocsf(
+        &mut self,
+        bytes: &[u8],
+        text: &str,
+        outer: &Event<'_>,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) {
+        let mut buf = self.take(level);
+        let mapped = to_cloudtrail(text, &mut buf);
+        let decoded = if mapped {
+            std::str::from_utf8(&buf).ok().and_then(|t| decode(t).ok())
+        } else {
+            None
+        };
+        match decoded {
+            Some(mut event) => {
+                event.shape = Str::from_static(SHAPE);
+                let splice = splice_point(text, outer);
+                visit(Item::Record(Record {
+                    text,
+                    splice,
+                    event: &event,
+                }));
+            }
+            None => visit(Item::Bad {
+                bytes,
+                error: RecordError::NotCloudTrail,
+            }),
+        }
+        self.put(level, buf);
     }
 }
 

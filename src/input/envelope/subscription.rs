@@ -14,8 +14,10 @@
 //! `--max-record-bytes`. Each `logEvents[].message` is the record CloudTrail wrote, so it is read
 //! (and written out) exactly as if it had been given alone.
 
+use super::{Item, RecordError, Unwrapper};
 use flate2::read::MultiGzDecoder;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use std::io::Read;
 
 /// How CloudWatch Logs starts every payload it writes.
@@ -284,6 +286,117 @@ fn base64_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), PayloadError> {
         i += 1;
     }
     Ok(())
+}
+
+/// The subscription shapes, as the unwrapper reads them.
+impl Unwrapper {
+    /// `{"awslogs":{"data":"<base64 of gzip>"}}`: the payload, opened into this level's buffer,
+    /// is read as a value (a `DATA_MESSAGE`).
+    pub(super) fn awslogs(
+        &mut self,
+        bytes: &[u8],
+        awslogs: &RawValue,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) {
+        #[derive(serde::Deserialize)]
+        struct AwsLogs<'a> {
+            #[serde(borrow)]
+            data: &'a RawValue,
+        }
+        let Ok(AwsLogs { data }) = serde_json::from_str::<AwsLogs<'_>>(awslogs.get()) else {
+            return visit(Item::Bad {
+                bytes,
+                error: RecordError::BadEnvelope("awslogs has no data"),
+            });
+        };
+        let mut buf = self.take(level);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let opened = open(data.get(), self.max_record, &mut scratch, &mut buf);
+        if scratch.capacity() > 4 << 20 {
+            scratch = Vec::new(); // one huge payload does not stay allocated
+        }
+        self.scratch = scratch;
+        match opened {
+            Ok(()) => self.value(&buf, level + 1, visit),
+            Err(e) => visit(Item::Bad {
+                bytes,
+                error: RecordError::Payload(e),
+            }),
+        }
+        self.put(level, buf);
+    }
+
+    /// The common subscription payload, read in one pass; `false` (nothing visited) when it is
+    /// not one after all, for the general path to read and word the error.
+    pub(super) fn data_message(
+        &mut self,
+        text: &str,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) -> bool {
+        let read = each_message(text, &mut |record| {
+            self.value(record.as_bytes(), level + 1, visit)
+        });
+        match read {
+            Ok((kind, more)) => {
+                if kind == Payload::Control {
+                    visit(Item::Skipped);
+                }
+                if more {
+                    // The next payload of a Firehose object: where this one ends, read again.
+                    let mut values =
+                        serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+                    let _ = values.next();
+                    let end = values.byte_offset();
+                    self.concatenated(&text[end..], level, visit);
+                }
+            }
+            Err(0) => return false,
+            // Records before the fault were handed on; the rest of the payload is one bad piece.
+            Err(_) => visit(Item::Bad {
+                bytes: text.as_bytes(),
+                error: RecordError::BadEnvelope(
+                    "a logEvents entry has no message, or the payload ends early",
+                ),
+            }),
+        }
+        true
+    }
+
+    /// A decoded subscription payload: each of `logEvents`' messages is a record, as a string.
+    pub(super) fn log_events(
+        &mut self,
+        bytes: &[u8],
+        kind: &str,
+        events: Option<&RawValue>,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) {
+        if kind == "\"CONTROL_MESSAGE\"" {
+            return visit(Item::Skipped);
+        }
+        #[derive(serde::Deserialize)]
+        struct LogEvent<'a> {
+            #[serde(borrow)]
+            message: &'a RawValue,
+        }
+        let Some(events) = events.and_then(|e| serde_json::from_str::<Vec<&RawValue>>(e.get()).ok()) else {
+            return visit(Item::Bad {
+                bytes,
+                error: RecordError::BadEnvelope("logEvents is not an array"),
+            });
+        };
+        for e in events {
+            match serde_json::from_str::<LogEvent<'_>>(e.get()) {
+                Ok(LogEvent { message }) => self.string_value(message, level, visit),
+                Err(_) => visit(Item::Bad {
+                    bytes: e.get().as_bytes(),
+                    error: RecordError::BadEnvelope("a logEvents entry has no message"),
+                }),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

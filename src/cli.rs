@@ -188,8 +188,10 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration_arg, requires = "state")]
     pub checkpoint: std::time::Duration,
 
-    /// Output: `json` (every event, annotated), `text` (one line per event for a person), or
-    /// `summary` (a tree per origin of the sessions it minted, at the end and on SIGUSR1).
+    /// Output: `json` (every event, annotated), `text` (one line per event for a person),
+    /// `summary` (a tree per origin of the sessions it minted), `dot` or `mermaid` (the session
+    /// graph for Graphviz or Markdown: origins, sessions and the creating events between them,
+    /// accounts as clusters). The last three print at the end of input and on SIGUSR1.
     #[arg(long, value_enum, default_value_t = FormatArg::Json, value_name = "FORMAT")]
     pub format: FormatArg,
 
@@ -228,6 +230,10 @@ pub enum FormatArg {
     Text,
     /// A tree per origin, at the end.
     Summary,
+    /// A Graphviz graph of the sessions, at the end.
+    Dot,
+    /// The same graph as a Mermaid flowchart, at the end.
+    Mermaid,
 }
 
 impl From<FormatArg> for Format {
@@ -236,6 +242,8 @@ impl From<FormatArg> for Format {
             FormatArg::Json => Format::Json,
             FormatArg::Text => Format::Text,
             FormatArg::Summary => Format::Summary,
+            FormatArg::Dot => Format::Dot,
+            FormatArg::Mermaid => Format::Mermaid,
         }
     }
 }

@@ -14,6 +14,10 @@ pub enum Format {
     Text,
     /// A tree per origin of the sessions it minted, at the end and on SIGUSR1.
     Summary,
+    /// The session graph in Graphviz's DOT language, at the end and on SIGUSR1.
+    Dot,
+    /// The session graph as a Mermaid flowchart, at the end and on SIGUSR1.
+    Mermaid,
 }
 
 /// Everything the pipeline needs, resolved from the flags.

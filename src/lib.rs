@@ -35,10 +35,14 @@
 //! hold               events of not-yet-known sessions wait for their creator
 //! filter             --identity patterns
 //! output             the original bytes with "ctail":{…} spliced in as the last member; rejects
-//! output::view       the formats (json, text, summary): one printer each behind one interface
+//! output::view       the formats (json, text, summary, dot, mermaid): one printer each, one interface
 //! output::annotate   the annotation, written straight into the output buffer
 //! output::text       --format text: one sanitised line per event for a terminal
+//! output::activity   a session's calls, errors, time span and services, for the views that add up
 //! output::summary    --format summary: a tree per origin of the sessions it minted
+//! output::graph      --format dot|mermaid: the session graph as a model, bounded, grouped when large
+//! output::dot        the graph in Graphviz's DOT, every event string escaped for it
+//! output::mermaid    the graph as a Mermaid flowchart, every event string escaped for it
 //! sink               one record through dedupe, lineage, hold, filter and output
 //! state              --state: the session table saved and loaded across restarts
 //! pipeline           the loop joining them: reading, idle flushes, signals

@@ -4,6 +4,7 @@ mod util;
 
 mod bad_input;
 mod examples_readme;
+mod graph;
 mod hostile;
 mod input_order;
 mod lineage;

@@ -1,6 +1,10 @@
 //! Output: records with the annotation spliced in, block-buffered; rejects; messages.
 
+pub mod activity;
 pub mod annotate;
+pub mod dot;
+pub mod graph;
+pub mod mermaid;
 pub mod summary;
 pub mod text;
 pub mod view;

@@ -8,27 +8,20 @@
 //!    └─ admin  444455556666  [botocore-session-1]  AssumeRole exact  5 calls …
 //! ```
 
+use super::activity::Activity;
 use super::text::{push_sanitized, short_name, Palette};
 use crate::event::Event;
 use crate::session::node::Node;
 use crate::session::resolve::Chain;
 use crate::session::role_session_of;
-use crate::time::{parse_time, write_iso, Epoch};
+use crate::time::write_iso;
 use std::collections::HashMap;
 use std::rc::Rc;
-
-/// Distinct services listed per session before the rest are only counted.
-const SERVICES: usize = 8;
 
 /// What one session (or a principal's own credentials) did.
 struct Entry {
     node: Rc<Node>,
-    first: Epoch,
-    last: Epoch,
-    calls: u64,
-    errors: u64,
-    services: Vec<Box<str>>,
-    more_services: u64,
+    activity: Activity,
 }
 
 /// Per-session activity, bounded by the number of sessions it keeps.
@@ -60,34 +53,15 @@ impl Summary {
 
     /// Counts one call made by `node` (as session `session`).
     pub fn record(&mut self, node: &Rc<Node>, session: u64, ev: &Event<'_>) {
-        let t = ev.time_str().and_then(parse_time).unwrap_or(0);
         if !self.entries.contains_key(&session) && self.entries.len() >= self.cap {
             self.left_out += 1;
             return;
         }
         let e = self.entries.entry(session).or_insert_with(|| Entry {
             node: Rc::clone(node),
-            first: t,
-            last: t,
-            calls: 0,
-            errors: 0,
-            services: Vec::new(),
-            more_services: 0,
+            activity: Activity::default(),
         });
-        e.first = e.first.min(t);
-        e.last = e.last.max(t);
-        e.calls += 1;
-        e.errors += u64::from(ev.error_code.get().is_some());
-        if let Some(s) = ev.event_source.get() {
-            let s = s.strip_suffix(".amazonaws.com").unwrap_or(s);
-            if !e.services.iter().any(|x| &**x == s) {
-                if e.services.len() < SERVICES {
-                    e.services.push(s.into());
-                } else {
-                    e.more_services += 1;
-                }
-            }
-        }
+        e.activity.add(ev);
     }
 
     /// Writes the tree: origins in name order, each with the sessions descended from it.
@@ -98,7 +72,7 @@ impl Summary {
         let mut chain = Chain::default();
         // First seen first; ties by session id, so the tree is the same on every run.
         let mut ids: Vec<&u64> = self.entries.keys().collect();
-        ids.sort_by_key(|id| (self.entries[*id].first, **id));
+        ids.sort_by_key(|id| (self.entries[*id].activity.first, **id));
         for id in ids {
             let entry = &self.entries[id];
             chain.resolve(&entry.node, None);
@@ -248,18 +222,14 @@ impl Summary {
 
     /// The activity of the sessions `ids`, added up.
     fn push_activity(&self, out: &mut Vec<u8>, ids: &[u64], p: &Palette) {
-        let entries = ids.iter().map(|id| &self.entries[id]);
-        let calls: u64 = entries.clone().map(|e| e.calls).sum();
-        let errors: u64 = entries.clone().map(|e| e.errors).sum();
-        let first = entries.clone().map(|e| e.first).min().unwrap_or(0);
-        let last = entries.clone().map(|e| e.last).max().unwrap_or(0);
-        let mut services: Vec<&str> = entries
-            .clone()
-            .flat_map(|e| e.services.iter().map(|s| &**s))
-            .collect();
-        services.sort_unstable();
-        services.dedup();
-        let more: u64 = entries.map(|e| e.more_services).sum();
+        let Activity {
+            first,
+            last,
+            calls,
+            errors,
+            services,
+            more_services: more,
+        } = Activity::sum(ids.iter().map(|id| &self.entries[id].activity));
         out.extend_from_slice(format!("  {} call{}", calls, if calls == 1 { "" } else { "s" }).as_bytes());
         if errors > 0 {
             out.extend_from_slice(p.error.as_bytes());
@@ -274,7 +244,7 @@ impl Summary {
         out.extend_from_slice(" … ".as_bytes());
         write_iso(out, last);
         out.extend_from_slice(p.reset.as_bytes());
-        for s in services {
+        for s in &services {
             out.push(b' ');
             push_sanitized(out, s);
         }

@@ -3,6 +3,7 @@
 //! file under `output/` and one line in [`for_format`].
 
 use super::annotate::AnnotationCache;
+use super::graph::Graph;
 use super::summary::Summary;
 use super::text::{write_line, Palette};
 use crate::config::Format;
@@ -43,6 +44,14 @@ pub fn for_format(format: Format, color: bool, max_sessions: usize) -> Box<dyn V
         Format::Summary => Box::new(SummaryView {
             summary: Summary::new(max_sessions),
             palette,
+        }),
+        Format::Dot => Box::new(GraphView {
+            graph: Graph::new(max_sessions),
+            write: super::dot::write,
+        }),
+        Format::Mermaid => Box::new(GraphView {
+            graph: Graph::new(max_sessions),
+            write: super::mermaid::write,
         }),
     }
 }
@@ -97,6 +106,46 @@ impl View for SummaryView {
 
     fn finish(&mut self, out: &mut Vec<u8>) {
         self.summary.write(out, &self.palette);
+    }
+}
+
+/// `dot` and `mermaid`: nothing per event; the session graph at the end and on request, in the
+/// syntax `write` gives it.
+struct GraphView {
+    graph: Graph,
+    write: fn(&mut Vec<u8>, &super::graph::Model),
+}
+
+impl View for GraphView {
+    fn event(&mut self, _out: &mut Vec<u8>, call: &Call<'_>) -> bool {
+        // The session that made the call: the first hop (a stand-in's real session), else the
+        // origin calling with its own credentials.
+        let node = call
+            .chain
+            .hops
+            .first()
+            .map(|h| &h.node)
+            .or(call.chain.origin.as_ref())
+            .or(call.att.node.as_ref());
+        if let Some(node) = node {
+            // Issue 15 (misuse signals): pass the call's signal names here, once the
+            // attribution carries them; the graph marks their sessions.
+            let signals: &[&str] = &[];
+            let graph = &mut self.graph;
+            with_event(call, |ev| graph.record(node, ev, signals));
+        }
+        if let Some(minted) = &call.att.minted {
+            self.graph.minted(minted);
+        }
+        false
+    }
+
+    fn on_request(&mut self, out: &mut Vec<u8>) {
+        (self.write)(out, &self.graph.model());
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        (self.write)(out, &self.graph.model());
     }
 }
 

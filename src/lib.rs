@@ -15,6 +15,9 @@
 //! input::framer      bytes -> one JSON value per record (lines, prefixes, colour, pretty JSON)
 //! input::scan        the framer's byte-level helpers: depth across lines, minifying, ANSI codes
 //! input::envelope    S3 Records, EventBridge, lookup-events (oldest first), kcat -> records
+//!   ::subscription   CloudWatch Logs subscription payloads: awslogs base64+gzip, logEvents
+//!   ::ocsf           Security Lake OCSF records mapped back to the CloudTrail fields lineage reads
+//!   ::siem           SIEM exports that kept the raw record (event.original, _raw, message)
 //! input::parallel    --threads: records decoded on other threads, handed on in input order
 //! input::batch       --threads: a decoded batch, as it crosses from its thread to the engine
 //! json               JSON string escapes, decoded for event::fast and input::envelope

@@ -296,7 +296,7 @@ impl Feed {
                 rx,
                 recycle,
                 framer,
-                unwrapper: Unwrapper::default(),
+                unwrapper: Unwrapper::new(config.max_record_bytes),
             };
         }
         Feed::Batches(Box::new(Parallel::start(

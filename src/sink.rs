@@ -37,6 +37,8 @@ pub struct Counts {
     pub filtered_out: u64,
     /// Read and learned from, not written: outside `--since`/`--until`, or without an eventTime.
     pub outside_window: u64,
+    /// Subscription `CONTROL_MESSAGE`s read and left out.
+    pub control_messages: u64,
 }
 
 /// `--since`/`--until`: which events are written (every event is read and learned from).
@@ -77,6 +79,8 @@ pub enum Input<'a> {
     },
     /// The current source could not be read on.
     Failed(&'a dyn std::fmt::Display),
+    /// A value read and deliberately left out (a subscription's `CONTROL_MESSAGE`).
+    Skipped,
 }
 
 /// Everything a record passes through after framing.
@@ -236,6 +240,10 @@ impl<W: Write> Sink<W> {
                 self.failed = true;
                 Ok(())
             }
+            Input::Skipped => {
+                self.counts.control_messages += 1;
+                Ok(())
+            }
         }
     }
 
@@ -280,6 +288,7 @@ impl<W: Write> Sink<W> {
                     last: *last,
                 })?,
                 BatchItem::Failed(e) => self.take(Input::Failed(e))?,
+                BatchItem::Skipped => self.take(Input::Skipped)?,
             }
         }
         self.warnings();
@@ -301,6 +310,7 @@ impl<W: Write> Sink<W> {
                         }
                         result = match item {
                             Item::Record(rec) => self.take(Input::Record(&rec)),
+                            Item::Skipped => self.take(Input::Skipped),
                             Item::Bad { bytes, error } => self.take(Input::Bad {
                                 bytes,
                                 line,
@@ -647,6 +657,7 @@ impl<W: Write> Sink<W> {
             "rejected": self.report.bad_records,
             "filtered_out": self.counts.filtered_out,
             "outside_window": self.counts.outside_window,
+            "control_messages": self.counts.control_messages,
             "duplicates_dropped": self.dedupe.as_ref().map_or(0, |d| d.dropped),
             "sessions_live": self.lineage.live_sessions(),
             "sessions_created": t.sessions_created,
@@ -704,6 +715,8 @@ fn persist(h: &Held, index: &mut impl Iterator<Item = u32>) -> HeldRec {
         time: c.time,
         delivered: c.delivered,
         key_may_differ: c.key_may_differ,
+        ocsf: c.ocsf,
+        ocsf_root_session: c.ocsf_root_session,
         minted,
         minted_by,
         waits_for: h.waits_for,
@@ -735,6 +748,8 @@ fn unpersist(r: HeldRec, built: &[Rc<Node>]) -> Option<Held> {
                 user_id,
                 delivered: r.delivered,
                 key_may_differ: r.key_may_differ,
+                ocsf: r.ocsf,
+                ocsf_root_session: r.ocsf_root_session,
             },
             minted: node(r.minted)?,
             minted_by: node(r.minted_by)?,

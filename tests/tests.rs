@@ -20,4 +20,5 @@ mod shapes;
 mod shippers;
 mod simulation;
 mod streaming;
+mod streams;
 mod views;

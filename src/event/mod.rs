@@ -288,6 +288,9 @@ lenient_struct! {
         session_credential_from_console: Str<'a> = "sessionCredentialFromConsole",
         /// Our own annotation, when a record passes through ctail-filter twice.
         ctail: Option<&'a RawValue> = "ctail",
+        /// Set by the reader, never read from input (no record has this key): `"ocsf"` when
+        /// the fields were mapped back from an OCSF record, which lacks some of them.
+        shape: Str<'a> = "\0ctail-shape",
         // Envelopes.
         detail: Option<&'a RawValue> = "detail",
         detail_type: Str<'a> = "detail-type",

@@ -33,6 +33,8 @@ pub enum BatchItem {
     },
     /// More of an oversized bad record (for `--reject`).
     BadMore { bytes: Range<u32>, last: bool },
+    /// A value read and deliberately left out (a subscription's `CONTROL_MESSAGE`).
+    Skipped,
     /// The current input could not be read.
     Failed(String),
 }

@@ -93,6 +93,7 @@ impl RawBatch {
                 RawItem::Record { bytes, line } => {
                     unwrapper.each(self.bytes(bytes), &mut |item| match item {
                         Item::Record(rec) => out.push_record(rec.text, rec.splice, rec.event),
+                        Item::Skipped => out.items.push(BatchItem::Skipped),
                         Item::Bad { bytes, error } => {
                             let bytes = out.push_bytes(bytes);
                             out.items.push(BatchItem::Bad {
@@ -231,8 +232,9 @@ fn decode_stage(
     done: SyncSender<(u64, Batch)>,
     spent: SyncSender<RawBatch>,
     free: Arc<Mutex<Vec<Batch>>>,
+    max_record: usize,
 ) {
-    let mut unwrapper = Unwrapper::default();
+    let mut unwrapper = Unwrapper::new(max_record);
     loop {
         // The lock is held while waiting: the other decoders wait for it instead, and the
         // engine, which only ever tries it, decodes nothing then (there is nothing to decode).
@@ -297,7 +299,7 @@ impl Parallel {
             threads.push(
                 std::thread::Builder::new()
                     .name(format!("ctail-decode-{i}"))
-                    .spawn(move || decode_stage(raw, done, spent, free))
+                    .spawn(move || decode_stage(raw, done, spent, free, max_record))
                     .expect("spawning a decoding thread"),
             );
         }
@@ -310,7 +312,7 @@ impl Parallel {
             free,
             credits: credits_tx,
             window,
-            unwrapper: Unwrapper::default(),
+            unwrapper: Unwrapper::new(max_record),
             threads,
         }
     }

@@ -32,6 +32,12 @@ pub struct Call {
     /// (`sessionCredentialFromConsole`), and a service calling on the principal's behalf
     /// (`invokedBy`) may show a key of its own.
     pub key_may_differ: bool,
+    /// Read from OCSF (`Event::shape`): fields the CloudTrail→OCSF mapping drops are absent,
+    /// not known to be absent, so the checks they feed are not made (see [`Call::unverified`]).
+    pub ocsf: bool,
+    /// Read from OCSF, a root caller with temporary credentials: without `assumedRoot` (dropped
+    /// by the mapping) root's own session and an AssumeRoot task session look alike.
+    pub ocsf_root_session: bool,
 }
 
 impl Call {
@@ -40,6 +46,7 @@ impl Call {
         let ui = &ev.user_identity;
         let ctx = &ui.session_context;
         let federated = ui.kind.get() == Some("FederatedUser");
+        let ocsf = ev.shape.get() == Some(crate::input::envelope::ocsf::SHAPE);
         Call {
             look: Evidence {
                 key: opt_key(ui.access_key_id.get()),
@@ -58,7 +65,32 @@ impl Call {
                 || ui.in_scope_of.credentials_issued_to.get().is_some(),
             key_may_differ: ev.session_credential_from_console.get() == Some("true")
                 || ui.invoked_by.get().is_some(),
+            ocsf,
+            ocsf_root_session: ocsf
+                && ui.kind.get() == Some("Root")
+                && (ctx.attributes.creation_date.get().is_some()
+                    || ui.access_key_id.get().is_some_and(|k| k.starts_with("ASIA"))),
         }
+    }
+
+    /// Whether creator `e` of `node`, which [`Call::agrees`] let through, would have been checked
+    /// against a field this call lacks because OCSF dropped it: then the link is a heuristic
+    /// ([`super::node::Reason::OcsfDropped`]), never exact. A key the creator issued and the
+    /// call used confirms the link whatever else is missing.
+    pub fn unverified(&self, e: &Edge, node: &Node) -> bool {
+        !(self.look.key != 0 && e.issued_key == self.look.key) && self.needs_dropped(e, node)
+    }
+
+    /// Whether telling creator `e` of `node` apart from others needs a field this call lacks
+    /// because OCSF dropped it (whatever the key says: colliding creators may share one).
+    pub fn needs_dropped(&self, e: &Edge, node: &Node) -> bool {
+        if !self.ocsf {
+            return false;
+        }
+        let p = &e.parent;
+        (e.via == Via::AssumeRoleWithWebIdentity && self.subject == 0)
+            || (p.kind == Kind::IdentityCenterUser && self.user_id == 0)
+            || (node.kind == Kind::FederatedUser && p.origin && self.issuer == 0)
     }
 
     /// Whether creator `e` of `node` (the session this call resolved to) can have made it.

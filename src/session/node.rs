@@ -115,16 +115,22 @@ pub enum Reason {
     PrincipalId,
     AddressAndAgent,
     SameOrigin,
+    /// The call was read from OCSF, which dropped the field that would have confirmed the link.
+    OcsfDropped,
+    /// A root session read from OCSF, which dropped `assumedRoot`.
+    OcsfAssumedRoot,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 6] = [
+    pub const ALL: [Reason; 8] = [
         Reason::SwitchFrom,
         Reason::IdentityCenterGrant,
         Reason::IdentityCenterLearned,
         Reason::PrincipalId,
         Reason::AddressAndAgent,
         Reason::SameOrigin,
+        Reason::OcsfDropped,
+        Reason::OcsfAssumedRoot,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -139,6 +145,14 @@ impl Reason {
             Reason::PrincipalId => "AWSAccount caller matched to a known session by principalId",
             Reason::AddressAndAgent => "collision: source address and user agent match one creating call",
             Reason::SameOrigin => "colliding sessions share one origin",
+            Reason::OcsfDropped => {
+                "OCSF input: the CloudTrail-to-OCSF mapping drops the field that would confirm this link \
+                 (webIdFederationData subject, onBehalfOf user or sessionIssuer)"
+            }
+            Reason::OcsfAssumedRoot => {
+                "OCSF input: the mapping drops assumedRoot, so this root session may be an AssumeRoot \
+                 task session whose creator is not in the stream"
+            }
         }
     }
 }

@@ -42,6 +42,11 @@ pub struct HeldRec {
     pub time: Option<i64>,
     pub delivered: bool,
     pub key_may_differ: bool,
+    /// Read from OCSF (absent in state files written before OCSF input was read).
+    #[serde(default)]
+    pub ocsf: bool,
+    #[serde(default)]
+    pub ocsf_root_session: bool,
     pub minted: Option<u32>,
     pub minted_by: Option<u32>,
     pub waits_for: u64,

@@ -7,7 +7,7 @@
 //! recorded on the edge below it. Walks are bounded; nothing here recurses.
 
 use super::evidence::Call;
-use super::node::{Confidence, Edge, Evidence, Node, Reason};
+use super::node::{Confidence, Edge, Evidence, Kind, Node, Reason};
 use std::rc::Rc;
 
 /// Chains of more sessions than this are cut (and said to be cut).
@@ -75,6 +75,10 @@ impl Chain {
         let mut first = call;
         for hop in 0..=MAX_HOPS {
             if cur.origin {
+                if call.is_some_and(|c| c.ocsf_root_session) && cur.kind == Kind::Root {
+                    conf = conf.max(Confidence::Heuristic);
+                    self.reason = Some(Reason::OcsfAssumedRoot);
+                }
                 self.origin = Some(cur);
                 self.confidence = Some(conf);
                 return;
@@ -89,6 +93,12 @@ impl Chain {
                 } else {
                     match pick(&edges, look, first.map(|c| (c, &*cur))) {
                         Pick::One(i, c, r) => {
+                            let (c, r) = match first {
+                                Some(call) if call.unverified(&edges[i], &cur) => {
+                                    (c.max(Confidence::Heuristic), Some(Reason::OcsfDropped))
+                                }
+                                _ => (c, r),
+                            };
                             if c > conf {
                                 conf = c;
                                 self.reason = r.or(self.reason);
@@ -214,6 +224,13 @@ fn pick(edges: &[Edge], look: Evidence, call: Option<(&Call, &Node)>) -> Pick {
     if keyed == 1 {
         let i = edges.iter().position(by_key).expect("counted");
         return Pick::One(i, edges[i].confidence, edges[i].reason);
+    }
+    // A call read from OCSF lacks what would have told these creators apart (a web identity
+    // subject, an Identity Center user): address and agent would be a guess between them.
+    if let Some((c, n)) = call {
+        if c.ocsf && edges.iter().any(|e| agrees(e) && c.needs_dropped(e, n)) {
+            return Pick::Many;
+        }
     }
     // Among those the key does not rule out, the one whose creating call came from the same
     // address with the same user agent.

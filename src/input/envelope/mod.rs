@@ -6,9 +6,17 @@
 //! most (a kcat payload holding an EventBridge event); deeper nesting is refused, so the input
 //! never controls our recursion.
 //!
+//! CloudWatch Logs subscription payloads ([`subscription`]), Security Lake's OCSF records
+//! ([`ocsf`]) and SIEM exports that kept the raw record ([`siem`]) are read here too, on the same
+//! slow path: only a value that is not a CloudTrail record itself gets this far.
+//!
 //! Records come out in the envelope's order, except `lookup-events`' `Events`, which the AWS CLI
 //! writes newest first: they come out oldest first (see `oldest_first`), so a session's
 //! creating event is read before its calls, as in every other source.
+
+pub mod ocsf;
+pub mod siem;
+pub mod subscription;
 
 use super::scan::{self, minify_into};
 use crate::event::{decode, Event, Skip};
@@ -34,6 +42,10 @@ pub enum RecordError {
     BadEnvelope(&'static str),
     /// Envelopes inside envelopes, deeper than any upstream writes them.
     TooDeep,
+    /// `awslogs.data` of a subscription payload could not be opened.
+    Payload(subscription::PayloadError),
+    /// A SIEM's normalised CloudTrail record without the raw one (names the SIEM).
+    NoRaw(&'static str),
 }
 
 impl RecordError {
@@ -57,6 +69,11 @@ impl fmt::Display for RecordError {
             RecordError::NotCloudTrail => f.write_str("not a CloudTrail event"),
             RecordError::BadEnvelope(what) => write!(f, "malformed envelope: {what}"),
             RecordError::TooDeep => f.write_str("envelopes nested too deeply"),
+            RecordError::Payload(e) => write!(f, "CloudWatch Logs subscription payload: {e}"),
+            RecordError::NoRaw(siem) => write!(
+                f,
+                "{siem} export without the raw CloudTrail record (event.original or _raw)"
+            ),
         }
     }
 }
@@ -83,16 +100,37 @@ pub enum Item<'a, 'e> {
         /// Why they are not a record.
         error: RecordError,
     },
+    /// Read and deliberately left out: a subscription's `CONTROL_MESSAGE` (counted, not rejected).
+    Skipped,
 }
 
 /// Unwraps envelopes; owns the buffers that decoded strings and joined elements live in.
-#[derive(Default)]
 pub struct Unwrapper {
     /// One buffer per envelope level, reused (taken out while in use).
     bufs: Vec<Vec<u8>>,
+    /// Compressed bytes of a subscription payload, between base64 and gzip.
+    scratch: Vec<u8>,
+    /// `--max-record-bytes`: what a subscription payload may inflate to.
+    max_record: usize,
+}
+
+impl Default for Unwrapper {
+    fn default() -> Self {
+        Unwrapper::new(crate::config::Config::default().max_record_bytes)
+    }
 }
 
 impl Unwrapper {
+    /// An unwrapper whose subscription payloads may inflate to `max_record` bytes
+    /// (`--max-record-bytes`).
+    pub fn new(max_record: usize) -> Self {
+        Unwrapper {
+            bufs: Vec::new(),
+            scratch: Vec::new(),
+            max_record,
+        }
+    }
+
     /// Calls `visit` for every record (and every bad piece) inside `bytes`.
     pub fn each(&mut self, bytes: &[u8], visit: &mut dyn FnMut(Item<'_, '_>)) {
         self.value(bytes, 0, visit);
@@ -111,6 +149,25 @@ impl Unwrapper {
                 error: RecordError::InvalidUtf8,
             });
         };
+        // CloudWatch Logs writes messageType first: a payload of hundreds of records is read in
+        // one pass here instead of first being scanned as a record that it is not.
+        if text.starts_with(subscription::PREFIX) {
+            // Payloads back to back (a Firehose object): each read on its own, at this level.
+            let mut rest = text;
+            while let Some(end) = subscription::first_of_several(rest) {
+                let (one, more) = rest.split_at(end);
+                if !self.data_message(one, level, visit) {
+                    self.value(one.as_bytes(), level, visit); // holds no seam: no recursion
+                }
+                rest = more;
+            }
+            if self.data_message(rest, level, visit) {
+                return;
+            }
+            if rest.len() < text.len() {
+                return self.value(rest.as_bytes(), level, visit);
+            }
+        }
         if text.starts_with('[') {
             return match serde_json::from_str::<Vec<&RawValue>>(text) {
                 // An array that holds no object at all is one bad value, not many.
@@ -171,31 +228,72 @@ impl Unwrapper {
             // kcat's `payload` and lookup-events' `CloudTrailEvent` hold the record as a string.
             return self.string_value(lit, level, visit);
         }
+        self.container(bytes, text, &event, level, visit)
+    }
+
+    /// A value that is neither a record nor a record's EventBridge, kcat or lookup-events
+    /// wrapper: S3's `Records`, a subscription payload, OCSF, a SIEM export, or nothing we read.
+    fn container(
+        &mut self,
+        bytes: &[u8],
+        text: &str,
+        event: &Event<'_>,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) {
         #[derive(serde::Deserialize)]
         struct Containers<'a> {
             #[serde(borrow, rename = "Records")]
             records: Option<Vec<&'a RawValue>>,
             #[serde(borrow, rename = "Events")]
             events: Option<Vec<&'a RawValue>>,
+            #[serde(borrow, default)]
+            awslogs: Option<&'a RawValue>,
+            #[serde(borrow, default, rename = "messageType")]
+            message_type: Option<&'a RawValue>,
+            #[serde(borrow, default, rename = "logEvents")]
+            log_events: Option<&'a RawValue>,
+            #[serde(borrow, default)]
+            class_uid: Option<&'a RawValue>,
         }
-        match serde_json::from_str::<Containers<'_>>(text) {
-            Ok(Containers {
-                records: Some(items), ..
-            }) => self.elements(&items, level, visit),
-            Ok(Containers {
-                events: Some(mut items),
-                ..
-            }) => {
-                oldest_first(&mut items);
-                self.elements(&items, level, visit)
+        let c = match serde_json::from_str::<Containers<'_>>(text) {
+            Ok(c) => c,
+            Err(_) => {
+                return visit(Item::Bad {
+                    bytes,
+                    error: RecordError::BadEnvelope("Records or Events is not an array of objects"),
+                })
             }
-            Ok(_) => visit(Item::Bad {
+        };
+        if let Some(items) = c.records {
+            return self.elements(&items, level, visit);
+        }
+        if let Some(mut items) = c.events {
+            oldest_first(&mut items);
+            return self.elements(&items, level, visit);
+        }
+        if let Some(awslogs) = c.awslogs {
+            return self.awslogs(bytes, awslogs, level, visit);
+        }
+        if let Some(kind) = c.message_type {
+            return self.log_events(bytes, kind.get(), c.log_events, level, visit);
+        }
+        if c.class_uid.is_some() {
+            return self.ocsf(bytes, text, event, level, visit);
+        }
+        let fields = serde_json::from_str::<siem::Fields<'_>>(text).unwrap_or_default();
+        match fields.find() {
+            siem::Found::Raw(raw) => self.string_value(raw, level, visit),
+            siem::Found::NoRaw(name) => {
+                siem::tell_how_to_export(name);
+                visit(Item::Bad {
+                    bytes,
+                    error: RecordError::NoRaw(name),
+                })
+            }
+            siem::Found::Nothing => visit(Item::Bad {
                 bytes,
                 error: RecordError::NotCloudTrail,
-            }),
-            Err(_) => visit(Item::Bad {
-                bytes,
-                error: RecordError::BadEnvelope("Records or Events is not an array of objects"),
             }),
         }
     }
@@ -349,8 +447,110 @@ mod tests {
                 r.event.event_name.get().unwrap_or("")
             )),
             Item::Bad { error, .. } => out.push(format!("bad: {error}")),
+            Item::Skipped => out.push("skipped".into()),
         });
         out
+    }
+
+    #[test]
+    fn subscription_payloads() {
+        let data = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1,"message":"{\"eventName\":\"A\"}"},{"id":"2","timestamp":2,"message":"{\"eventName\":\"B\"}"}]}"#;
+        assert_eq!(records(data), [r#"{"eventName":"A"|A"#, r#"{"eventName":"B"|B"#]);
+        let control = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}"#;
+        assert_eq!(records(control), ["skipped"]);
+        // Firehose: payloads back to back on one line; a message holding the seam's text (its
+        // quotes escaped) is not cut.
+        let tricky = r#"{"messageType":"DATA_MESSAGE","logEvents":[{"message":"{\"eventName\":\"C\",\"x\":\"}{\\\"messageType\\\":\"}"}]}"#;
+        assert_eq!(
+            records(&format!("{data}{control}{tricky}{data}")),
+            [
+                r#"{"eventName":"A"|A"#,
+                r#"{"eventName":"B"|B"#,
+                "skipped",
+                r#"{"eventName":"C","x":"}{\"messageType\":"|C"#,
+                r#"{"eventName":"A"|A"#,
+                r#"{"eventName":"B"|B"#
+            ]
+        );
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(data.as_bytes()).unwrap();
+        let b64 = base64_for_tests(&gz.finish().unwrap());
+        let lambda = format!(r#"{{"awslogs":{{"data":"{b64}"}}}}"#);
+        assert_eq!(
+            records(&lambda),
+            [r#"{"eventName":"A"|A"#, r#"{"eventName":"B"|B"#]
+        );
+        assert_eq!(
+            records(r#"{"awslogs":{"data":"!!"}}"#),
+            ["bad: CloudWatch Logs subscription payload: awslogs.data is not base64 (at character 0)"]
+        );
+        assert_eq!(
+            records(r#"{"messageType":"DATA_MESSAGE","logEvents":5}"#),
+            ["bad: malformed envelope: logEvents is not an array"]
+        );
+    }
+
+    fn base64_for_tests(bytes: &[u8]) -> String {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut s = String::new();
+        for c in bytes.chunks(3) {
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            for k in 0..4 {
+                s.push(if k <= c.len() {
+                    A[(n >> (18 - 6 * k)) as usize & 63] as char
+                } else {
+                    '='
+                });
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn siem_exports() {
+        let want = [r#"{"eventName":"A"|A"#];
+        assert_eq!(
+            records(r#"{"@timestamp":"x","event":{"original":"{\"eventName\":\"A\"}"}}"#),
+            want
+        );
+        assert_eq!(records(r#"{"event.original":"{\"eventName\":\"A\"}"}"#), want);
+        assert_eq!(
+            records(r#"{"_raw":"{\"eventName\":\"A\"}","sourcetype":"aws:cloudtrail"}"#),
+            want
+        );
+        assert_eq!(
+            records(r#"{"preview":false,"result":{"_raw":"{\"eventName\":\"A\"}"}}"#),
+            want
+        );
+        assert_eq!(records(r#"{"message":"{\"eventName\":\"A\"}","host":"h"}"#), want);
+        // Plain text in message is not a record.
+        assert_eq!(records(r#"{"message":"hello"}"#), ["bad: not a CloudTrail event"]);
+        assert_eq!(
+            records(
+                r#"{"event":{"dataset":"aws.cloudtrail"},"aws":{"cloudtrail":{"event_version":"1.08"}}}"#
+            ),
+            ["bad: Elastic export without the raw CloudTrail record (event.original or _raw)"]
+        );
+        assert_eq!(
+            records(r#"{"result":{"sourcetype":"aws:cloudtrail","eventName":"A"}}"#),
+            ["bad: Splunk export without the raw CloudTrail record (event.original or _raw)"]
+        );
+    }
+
+    #[test]
+    fn ocsf_records_are_written_as_themselves() {
+        let text =
+            r#"{"class_uid":6003,"metadata":{"product":{"name":"CloudTrail"}},"api":{"operation":"A"}}"#;
+        assert_eq!(records(text), [format!("{}|A", &text[..text.len() - 1])]);
+        let mut u = Unwrapper::default();
+        u.each(text.as_bytes(), &mut |item| {
+            let Item::Record(r) = item else { panic!() };
+            assert_eq!(r.event.shape.get(), Some("ocsf"));
+        });
+        assert_eq!(records(r#"{"class_uid":4001}"#), ["bad: not a CloudTrail event"]);
     }
 
     #[test]

@@ -1,0 +1,474 @@
+//! CloudWatch Logs subscription payloads: what a Lambda, a Kinesis consumer or Firehose is given
+//! when a log group that CloudTrail writes to is subscribed.
+//!
+//! ```text
+//! {"awslogs":{"data":"<base64 of gzip>"}}                          (Lambda)
+//! <gzip bytes>, several members back to back                        (Kinesis record, Firehose to S3)
+//! {"messageType":"DATA_MESSAGE","owner":…,"logGroup":…,"logStream":…,
+//!  "logEvents":[{"id":…,"timestamp":…,"message":"<one CloudTrail record as a JSON string>"}]}
+//! ```
+//!
+//! Raw gzip is inflated by the reader like any gzip input; the base64 inside `awslogs.data` is
+//! decoded and inflated here, on the thread that unwraps the batch (a decoding thread with
+//! `--threads` 2 and more, as for every envelope), into a buffer bounded by
+//! `--max-record-bytes`. Each `logEvents[].message` is the record CloudTrail wrote, so it is read
+//! (and written out) exactly as if it had been given alone.
+
+use super::{Item, RecordError, Unwrapper};
+use flate2::read::MultiGzDecoder;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use std::io::Read;
+
+/// How CloudWatch Logs starts every payload it writes.
+pub const PREFIX: &str = r#"{"messageType":"#;
+
+/// Where one payload ends and the next begins, when several run together on one line. JSON has
+/// no `}{` inside a value and no unescaped quote inside a string, so these bytes occur only
+/// between two payloads.
+const SEAM: &[u8] = br#"}{"messageType":"#;
+
+/// The length of the first payload of `text` when more follow it without a newline (a Firehose
+/// object in S3, inflated): found with one SIMD search instead of reading the payload twice.
+pub fn first_of_several(text: &str) -> Option<usize> {
+    memchr::memmem::find(text.as_bytes(), SEAM).map(|i| i + 1)
+}
+
+/// What [`each_message`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Payload {
+    Data,
+    Control,
+}
+
+/// Reads a payload as CloudWatch Logs writes it (`messageType` first) in one pass, handing each
+/// `logEvents[].message` to `f` as it is read: serde_json decodes the string into its scratch
+/// buffer, so the record is neither copied out first nor scanned twice. `Err(n)` when the payload
+/// is not that after all, `n` messages in (the caller reads it the general way when `n` is 0).
+/// With the payload, whether more follows it on the line (Firehose objects hold payloads back to
+/// back, without newlines).
+pub fn each_message(text: &str, f: &mut dyn FnMut(&str)) -> Result<(Payload, bool), usize> {
+    let mut seen = 0;
+    let mut d = serde_json::Deserializer::from_str(text);
+    let kind = serde::Deserializer::deserialize_map(&mut d, MessageVisitor { f, seen: &mut seen });
+    match kind {
+        Ok(Some(k)) => Ok((k, d.end().is_err())),
+        _ => Err(seen),
+    }
+}
+
+struct MessageVisitor<'f, 'g> {
+    f: &'f mut dyn FnMut(&str),
+    seen: &'g mut usize,
+}
+
+impl<'de> Visitor<'de> for MessageVisitor<'_, '_> {
+    type Value = Option<Payload>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a CloudWatch Logs payload")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut kind = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match (&*key, &kind) {
+                ("messageType", None) => {
+                    kind = match &*map.next_value::<std::borrow::Cow<'de, str>>()? {
+                        "DATA_MESSAGE" => Some(Payload::Data),
+                        "CONTROL_MESSAGE" => Some(Payload::Control),
+                        _ => return Ok(None),
+                    }
+                }
+                ("logEvents", Some(Payload::Data)) => map.next_value_seed(Events {
+                    f: &mut *self.f,
+                    seen: &mut *self.seen,
+                })?,
+                ("messageType" | "logEvents", _) => return Ok(None),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(kind)
+    }
+}
+
+/// `logEvents`, each entry's `message` handed on as it is read.
+struct Events<'f, 'g> {
+    f: &'f mut dyn FnMut(&str),
+    seen: &'g mut usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Events<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Events<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("logEvents")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(Event {
+                f: &mut *self.f,
+                seen: &mut *self.seen,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+}
+
+struct Event<'f, 'g> {
+    f: &'f mut dyn FnMut(&str),
+    seen: &'g mut usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Event<'_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Event<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a log event")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut done = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if &*key == "message" && !done {
+                map.next_value_seed(MessageText { f: &mut *self.f })?;
+                *self.seen += 1;
+                done = true;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        if done {
+            Ok(())
+        } else {
+            Err(serde::de::Error::missing_field("message"))
+        }
+    }
+}
+
+struct MessageText<'f> {
+    f: &'f mut dyn FnMut(&str),
+}
+
+impl<'de> DeserializeSeed<'de> for MessageText<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MessageText<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        (self.f)(v);
+        Ok(())
+    }
+}
+
+/// Why an `awslogs.data` payload could not be opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadError {
+    /// Not a JSON string of base64 (the byte offset of the first bad character in it).
+    Base64(usize),
+    /// The decoded bytes are not gzip, or the gzip stream is broken.
+    Gzip,
+    /// Inflates past `--max-record-bytes`.
+    TooLarge,
+}
+
+impl std::fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PayloadError::Base64(at) => write!(f, "awslogs.data is not base64 (at character {at})"),
+            PayloadError::Gzip => f.write_str("awslogs.data is not gzip, or its gzip stream is broken"),
+            PayloadError::TooLarge => f.write_str("awslogs.data inflates past --max-record-bytes"),
+        }
+    }
+}
+
+/// Decodes `data` (the raw JSON string `"…"`, as written) from base64 and inflates it into `out`,
+/// at most `max` bytes. `scratch` holds the compressed bytes.
+pub fn open(data: &str, max: usize, scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<(), PayloadError> {
+    let inner = data
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .ok_or(PayloadError::Base64(0))?;
+    scratch.clear();
+    base64_into(inner.as_bytes(), scratch)?;
+    if !scratch.starts_with(&[0x1f, 0x8b]) {
+        return Err(PayloadError::Gzip);
+    }
+    out.clear();
+    // One byte past the limit tells "exactly max" from "more".
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    MultiGzDecoder::new(&scratch[..])
+        .take(limit)
+        .read_to_end(out)
+        .map_err(|_| PayloadError::Gzip)?;
+    if out.len() > max {
+        return Err(PayloadError::TooLarge);
+    }
+    Ok(())
+}
+
+/// The value of each base64 character (either alphabet); 0xff for any other byte.
+const BASE64: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        if i < 10 {
+            t[b'0' as usize + i] = 52 + i as u8;
+        }
+        i += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'-' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t[b'_' as usize] = 63;
+    t
+};
+
+/// Standard base64 (with or without padding; JSON's `\/` escape of `/` accepted, as some
+/// encoders write it). Whole groups of four plain characters take the fast loop; the rest (the
+/// padded end, an escaped slash, a bad character) the careful one.
+fn base64_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), PayloadError> {
+    out.reserve(text.len() / 4 * 3 + 3);
+    let mut i = 0;
+    while let Some(q) = text.get(i..i + 4) {
+        let [a, b, c, d] = [q[0], q[1], q[2], q[3]].map(|x| BASE64[x as usize]);
+        if (a | b | c | d) & 0xc0 != 0 {
+            break;
+        }
+        let n = (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
+        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
+        i += 4;
+    }
+    let (mut acc, mut bits) = (0u32, 0u32);
+    while i < text.len() {
+        let c = text[i];
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'\\' if text.get(i + 1) == Some(&b'/') => {
+                i += 1;
+                63
+            }
+            b'=' if text[i..].iter().all(|&b| b == b'=') && text.len() - i <= 2 => break,
+            _ => return Err(PayloadError::Base64(i)),
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The subscription shapes, as the unwrapper reads them.
+impl Unwrapper {
+    /// `{"awslogs":{"data":"<base64 of gzip>"}}`: the payload, opened into this level's buffer,
+    /// is read as a value (a `DATA_MESSAGE`).
+    pub(super) fn awslogs(
+        &mut self,
+        bytes: &[u8],
+        awslogs: &RawValue,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) {
+        #[derive(serde::Deserialize)]
+        struct AwsLogs<'a> {
+            #[serde(borrow)]
+            data: &'a RawValue,
+        }
+        let Ok(AwsLogs { data }) = serde_json::from_str::<AwsLogs<'_>>(awslogs.get()) else {
+            return visit(Item::Bad {
+                bytes,
+                error: RecordError::BadEnvelope("awslogs has no data"),
+            });
+        };
+        let mut buf = self.take(level);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let opened = open(data.get(), self.max_record, &mut scratch, &mut buf);
+        if scratch.capacity() > 4 << 20 {
+            scratch = Vec::new(); // one huge payload does not stay allocated
+        }
+        self.scratch = scratch;
+        match opened {
+            Ok(()) => self.value(&buf, level + 1, visit),
+            Err(e) => visit(Item::Bad {
+                bytes,
+                error: RecordError::Payload(e),
+            }),
+        }
+        self.put(level, buf);
+    }
+
+    /// The common subscription payload, read in one pass; `false` (nothing visited) when it is
+    /// not one after all, for the general path to read and word the error.
+    pub(super) fn data_message(
+        &mut self,
+        text: &str,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) -> bool {
+        let read = each_message(text, &mut |record| {
+            self.value(record.as_bytes(), level + 1, visit)
+        });
+        match read {
+            Ok((kind, more)) => {
+                if kind == Payload::Control {
+                    visit(Item::Skipped);
+                }
+                if more {
+                    // The next payload of a Firehose object: where this one ends, read again.
+                    let mut values =
+                        serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+                    let _ = values.next();
+                    let end = values.byte_offset();
+                    self.concatenated(&text[end..], level, visit);
+                }
+            }
+            Err(0) => return false,
+            // Records before the fault were handed on; the rest of the payload is one bad piece.
+            Err(_) => visit(Item::Bad {
+                bytes: text.as_bytes(),
+                error: RecordError::BadEnvelope(
+                    "a logEvents entry has no message, or the payload ends early",
+                ),
+            }),
+        }
+        true
+    }
+
+    /// A decoded subscription payload: each of `logEvents`' messages is a record, as a string.
+    pub(super) fn log_events(
+        &mut self,
+        bytes: &[u8],
+        kind: &str,
+        events: Option<&RawValue>,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) {
+        if kind == "\"CONTROL_MESSAGE\"" {
+            return visit(Item::Skipped);
+        }
+        #[derive(serde::Deserialize)]
+        struct LogEvent<'a> {
+            #[serde(borrow)]
+            message: &'a RawValue,
+        }
+        let Some(events) = events.and_then(|e| serde_json::from_str::<Vec<&RawValue>>(e.get()).ok()) else {
+            return visit(Item::Bad {
+                bytes,
+                error: RecordError::BadEnvelope("logEvents is not an array"),
+            });
+        };
+        for e in events {
+            match serde_json::from_str::<LogEvent<'_>>(e.get()) {
+                Ok(LogEvent { message }) => self.string_value(message, level, visit),
+                Err(_) => visit(Item::Bad {
+                    bytes: e.get().as_bytes(),
+                    error: RecordError::BadEnvelope("a logEvents entry has no message"),
+                }),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut s = String::new();
+        for c in bytes.chunks(3) {
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            for k in 0..4 {
+                if k <= c.len() {
+                    s.push(A[(n >> (18 - 6 * k)) as usize & 63] as char);
+                } else {
+                    s.push('=');
+                }
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn base64_of_gzip_opens() {
+        let (mut scratch, mut out) = (Vec::new(), Vec::new());
+        for text in ["", "a", "ab", "abc", r#"{"messageType":"DATA_MESSAGE"}"#] {
+            let data = format!("\"{}\"", b64(&gz(text.as_bytes())));
+            open(&data, 1 << 20, &mut scratch, &mut out).unwrap();
+            assert_eq!(out, text.as_bytes());
+            let escaped = data.replace('/', "\\/");
+            open(&escaped, 1 << 20, &mut scratch, &mut out).unwrap();
+            assert_eq!(out, text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn bad_payloads_say_why() {
+        let (mut scratch, mut out) = (Vec::new(), Vec::new());
+        assert_eq!(
+            open("\"ab*c\"", 100, &mut scratch, &mut out),
+            Err(PayloadError::Base64(2))
+        );
+        assert_eq!(
+            open("5", 100, &mut scratch, &mut out),
+            Err(PayloadError::Base64(0))
+        );
+        let not_gzip = format!("\"{}\"", b64(b"hello"));
+        assert_eq!(
+            open(&not_gzip, 100, &mut scratch, &mut out),
+            Err(PayloadError::Gzip)
+        );
+        let mut cut = gz(b"hello world hello world");
+        cut.truncate(cut.len() - 6);
+        let cut = format!("\"{}\"", b64(&cut));
+        assert_eq!(open(&cut, 100, &mut scratch, &mut out), Err(PayloadError::Gzip));
+        // A bomb stops at the limit.
+        let bomb = format!("\"{}\"", b64(&gz(&vec![b' '; 1 << 20])));
+        assert_eq!(
+            open(&bomb, 1000, &mut scratch, &mut out),
+            Err(PayloadError::TooLarge)
+        );
+        assert!(out.len() <= 1001);
+        let exact = format!("\"{}\"", b64(&gz(&[b'x'; 1000])));
+        assert!(open(&exact, 1000, &mut scratch, &mut out).is_ok());
+    }
+}

@@ -13,6 +13,7 @@ use crate::output::view::{self, View};
 use crate::output::{Output, Reject, Reporter};
 use crate::session::creators::event_id_key;
 use crate::session::evidence::Call;
+use crate::session::misuse::{self, Facts, Signal};
 use crate::session::node::Evidence;
 use crate::session::node::{Confidence, Node};
 use crate::session::persist::{HeldRec, SnapshotError};
@@ -86,6 +87,12 @@ pub struct Sink<W: Write> {
     released: Vec<Held>,
     /// Held events pushed out to make room (reused).
     overflow: Vec<Held>,
+    /// The misuse signals of the call being written (reused), `--signals-only`, and the counts
+    /// `--stats` reports: per signal name (in [`misuse::NAMES`] order), and events flagged.
+    signals: Vec<Signal>,
+    signals_only: bool,
+    signal_counts: [u64; misuse::NAMES.len()],
+    flagged: u64,
 }
 
 impl<W: Write> Sink<W> {
@@ -149,6 +156,10 @@ impl<W: Write> Sink<W> {
             linked: Vec::new(),
             released: Vec::new(),
             overflow: Vec::new(),
+            signals: Vec::new(),
+            signals_only: config.signals_only,
+            signal_counts: [0; misuse::NAMES.len()],
+            flagged: 0,
         };
         // Events a signal left held in the state: they wait again, for their creators.
         for h in kept {
@@ -490,6 +501,34 @@ impl<W: Write> Sink<W> {
         att: &Attribution,
         source_identity: Option<&str>,
     ) -> Result<(), Error> {
+        // Judged on every call, written or not: a session's home is learned from all of them.
+        let mut signals = std::mem::take(&mut self.signals);
+        self.lineage.signals(att, &self.chain, &mut signals);
+        let result = self.write_judged(text, ev, att, source_identity, &signals);
+        self.signals = signals;
+        result
+    }
+
+    fn write_judged(
+        &mut self,
+        text: &[u8],
+        ev: Option<&Event<'_>>,
+        att: &Attribution,
+        source_identity: Option<&str>,
+        signals: &[Signal],
+    ) -> Result<(), Error> {
+        if !signals.is_empty() {
+            self.flagged += 1;
+            for s in signals {
+                if let Some(i) = misuse::NAMES.iter().position(|n| *n == s.name) {
+                    self.signal_counts[i] += 1;
+                }
+            }
+        }
+        if self.signals_only && signals.is_empty() {
+            self.counts.filtered_out += 1;
+            return Ok(());
+        }
         if self.filtering {
             // A creating event is kept when the session it minted matches, or descends from a
             // match through the edge this very event made (its parent may be a matched person
@@ -510,6 +549,7 @@ impl<W: Write> Sink<W> {
             chain: &self.chain,
             session: self.chain.session.unwrap_or(att.session),
             source_identity,
+            signals,
         };
         let buf = self.out.buf();
         let start = buf.len();
@@ -619,8 +659,14 @@ impl<W: Write> Sink<W> {
             "edges": l.edges,
             "failed_creations": l.failed_creations,
             "collisions": l.collisions,
-                        "late_links": l.late_links,
+            "late_links": l.late_links,
             "links_refused": l.links_refused,
+            "events_flagged": self.flagged,
+            "signals": misuse::NAMES
+                .iter()
+                .zip(self.signal_counts)
+                .map(|(n, c)| (n.to_string(), serde_json::Value::from(c)))
+                .collect::<serde_json::Map<_, _>>(),
             "held_now": self.hold.len(),
             "held_max": h.held_max,
             "held_total": h.held_total,
@@ -673,6 +719,7 @@ fn persist(h: &Held, index: &mut impl Iterator<Item = u32>) -> HeldRec {
         waits_for: h.waits_for,
         event_time: h.event_time,
         not_before: h.not_before,
+        facts: [c.facts.addr, u64::from(c.facts.tool), c.facts.bits()],
     }
 }
 
@@ -699,6 +746,12 @@ fn unpersist(r: HeldRec, built: &[Rc<Node>]) -> Option<Held> {
                 user_id,
                 delivered: r.delivered,
                 key_may_differ: r.key_may_differ,
+                facts: Facts {
+                    addr: r.facts[0],
+                    tool: r.facts[1] as u32,
+                    ..Facts::default()
+                }
+                .with_bits(r.facts[2]),
             },
             minted: node(r.minted)?,
             minted_by: node(r.minted_by)?,

@@ -14,6 +14,7 @@ mod properties;
 mod real_data;
 mod recipes;
 mod shapes;
+mod signals;
 mod simulation;
 mod streaming;
 mod views;

@@ -5,11 +5,12 @@
 //! alice  IAMUser arn:aws:iam::111122223333:user/alice
 //! │  own credentials  12 calls, 1 error  2024-05-01T00:00:00Z … 2024-05-01T00:09:00Z  s3 sts
 //! └─ ops  111122223333  [alice]  AssumeRole exact  3 calls …
-//!    └─ admin  444455556666  [botocore-session-1]  AssumeRole exact  5 calls …
+//!    └─ admin  444455556666  [botocore-session-1]  AssumeRole exact  5 calls …  signals: another-user ×2
 //! ```
 
 use super::text::{push_sanitized, short_name, Palette};
 use crate::event::Event;
+use crate::session::misuse::{self, Signal};
 use crate::session::node::Node;
 use crate::session::resolve::Chain;
 use crate::session::role_session_of;
@@ -29,6 +30,8 @@ struct Entry {
     errors: u64,
     services: Vec<Box<str>>,
     more_services: u64,
+    /// Calls with each misuse signal, in [`misuse::NAMES`] order.
+    signals: [u32; misuse::NAMES.len()],
 }
 
 /// Per-session activity, bounded by the number of sessions it keeps.
@@ -59,7 +62,7 @@ impl Summary {
     }
 
     /// Counts one call made by `node` (as session `session`).
-    pub fn record(&mut self, node: &Rc<Node>, session: u64, ev: &Event<'_>) {
+    pub fn record(&mut self, node: &Rc<Node>, session: u64, ev: &Event<'_>, signals: &[Signal]) {
         let t = ev.time_str().and_then(parse_time).unwrap_or(0);
         if !self.entries.contains_key(&session) && self.entries.len() >= self.cap {
             self.left_out += 1;
@@ -73,7 +76,13 @@ impl Summary {
             errors: 0,
             services: Vec::new(),
             more_services: 0,
+            signals: [0; misuse::NAMES.len()],
         });
+        for s in signals {
+            if let Some(i) = misuse::NAMES.iter().position(|n| *n == s.name) {
+                e.signals[i] += 1;
+            }
+        }
         e.first = e.first.min(t);
         e.last = e.last.max(t);
         e.calls += 1;
@@ -280,6 +289,22 @@ impl Summary {
         }
         if more > 0 {
             out.extend_from_slice(format!(" +{more}").as_bytes());
+        }
+        let mut any = false;
+        for (i, name) in misuse::NAMES.iter().enumerate() {
+            let n: u32 = ids.iter().map(|id| self.entries[id].signals[i]).sum();
+            if n > 0 {
+                out.extend_from_slice(if any { b", ".as_slice() } else { b"  " });
+                if !any {
+                    out.extend_from_slice(p.bad.as_bytes());
+                    out.extend_from_slice(b"signals: ");
+                }
+                any = true;
+                out.extend_from_slice(format!("{name} ×{n}").as_bytes());
+            }
+        }
+        if any {
+            out.extend_from_slice(p.reset.as_bytes());
         }
     }
 }

@@ -2,11 +2,12 @@
 //! configuration (as ripgrep's Standard, JSON and Summary printers are): a new format is a new
 //! file under `output/` and one line in [`for_format`].
 
-use super::annotate::AnnotationCache;
+use super::annotate::{write_signals, AnnotationCache};
 use super::summary::Summary;
 use super::text::{write_line, Palette};
 use crate::config::Format;
 use crate::event::{decode, Event};
+use crate::session::misuse::Signal;
 use crate::session::resolve::Chain;
 use crate::session::Attribution;
 
@@ -22,6 +23,8 @@ pub struct Call<'a> {
     /// The annotation's `session`.
     pub session: u64,
     pub source_identity: Option<&'a str>,
+    /// Misuse signals on this call (per call: never cached with the chain's annotation).
+    pub signals: &'a [Signal],
 }
 
 /// A printer.
@@ -59,6 +62,12 @@ impl View for Json {
         out.push(b',');
         self.annotations
             .write(out, call.session, call.chain, call.source_identity);
+        if !call.signals.is_empty() {
+            // The cached annotation ends with its `}`: the call's own signals go inside it.
+            out.pop();
+            write_signals(out, call.signals);
+            out.push(b'}');
+        }
         out.extend_from_slice(b"}\n");
         true
     }
@@ -71,7 +80,9 @@ struct Text {
 
 impl View for Text {
     fn event(&mut self, out: &mut Vec<u8>, call: &Call<'_>) -> bool {
-        with_event(call, |ev| write_line(out, ev, call.chain, &self.palette));
+        with_event(call, |ev| {
+            write_line(out, ev, call.chain, call.signals, &self.palette)
+        });
         true
     }
 }
@@ -86,7 +97,7 @@ impl View for SummaryView {
     fn event(&mut self, _out: &mut Vec<u8>, call: &Call<'_>) -> bool {
         if let Some(node) = &call.att.node {
             let summary = &mut self.summary;
-            with_event(call, |ev| summary.record(node, call.session, ev));
+            with_event(call, |ev| summary.record(node, call.session, ev, call.signals));
         }
         false
     }

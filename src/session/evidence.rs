@@ -8,6 +8,7 @@
 //! EC2's delivery marks) before it may be named. A creator that contradicts the call is not its
 //! creator: when none agrees, the call belongs to another session, whose creator is unknown.
 
+use super::misuse::{addr_code, tool_id, Facts};
 use super::node::{Edge, Evidence, Kind, Node, Via};
 use super::table::{opt_id, stable_id};
 use crate::event::Event;
@@ -32,6 +33,8 @@ pub struct Call {
     /// (`sessionCredentialFromConsole`), and a service calling on the principal's behalf
     /// (`invokedBy`) may show a key of its own.
     pub key_may_differ: bool,
+    /// Where from and with what, for misuse signals (the attack verdict is set by the engine).
+    pub facts: Facts,
 }
 
 impl Call {
@@ -40,6 +43,8 @@ impl Call {
         let ui = &ev.user_identity;
         let ctx = &ui.session_context;
         let federated = ui.kind.get() == Some("FederatedUser");
+        let agent = ev.user_agent.get();
+        let addr = ev.source_ip.get().map_or(0, addr_code);
         Call {
             look: Evidence {
                 key: opt_key(ui.access_key_id.get()),
@@ -58,6 +63,14 @@ impl Call {
                 || ui.in_scope_of.credentials_issued_to.get().is_some(),
             key_may_differ: ev.session_credential_from_console.get() == Some("true")
                 || ui.invoked_by.get().is_some(),
+            facts: Facts {
+                addr,
+                tool: tool_id(agent),
+                behalf: ui.invoked_by.get().is_some() || agent == Some("AWS Internal"),
+                endpoint: ev.vpc_endpoint_id.get().is_some(),
+                failed: ev.error_code.get().is_some(),
+                attack: 0,
+            },
         }
     }
 

@@ -342,8 +342,11 @@ impl<W: Write> Sink<W> {
         let source_identity = ev.user_identity.session_context.source_identity.get();
         self.resolve(&att);
         let text = &rec.text.as_bytes()[..rec.splice];
+        let mut signals = std::mem::take(&mut self.signals);
+        self.lineage.signals(&att, &self.chain, &mut signals);
         let hold = self
             .hold_reason(event_time)
+            .or_else(|| self.hold_signal(&signals))
             .filter(|_| self.hold.fits(text.len()));
         match hold {
             Some((waits_for, not_before)) => {
@@ -358,8 +361,9 @@ impl<W: Write> Sink<W> {
                 };
                 self.hold_push(held)?;
             }
-            None => self.write(text, Some(ev), &att, source_identity)?,
+            None => self.write_judged(text, Some(ev), &att, source_identity, &signals)?,
         }
+        self.signals = signals;
         // The sessions this event linked: what waited for them goes out now, after it.
         self.lineage.take_linked(&mut self.linked);
         if !self.linked.is_empty() {
@@ -422,6 +426,19 @@ impl<W: Write> Sink<W> {
             }
         }
         (waits_for != 0 || not_before != Epoch::MIN).then_some((waits_for, not_before))
+    }
+
+    /// A call flagged as another party's use of a session young enough that a second creator
+    /// of it (a collision: two people handed one session, each with their own address and tool)
+    /// could still be on its way waits until it could no longer come, and is judged again then.
+    fn hold_signal(&self, signals: &[Signal]) -> Option<(u64, Epoch)> {
+        if !signals.iter().any(|s| misuse::COLLISION_PRONE.contains(&s.name)) || self.hold.window_secs() <= 0
+        {
+            return None;
+        }
+        let created = self.chain.hops.first()?.node.created;
+        let settled = created.saturating_add(self.hold.window_secs());
+        (self.hold.watermark() <= settled).then_some((0, settled))
     }
 
     /// Holds an event; what had to make room for it goes out as it stands.

@@ -10,6 +10,7 @@ mod ident;
 mod ids;
 mod json;
 mod machines;
+mod misuse;
 mod mint;
 mod org;
 mod people;
@@ -19,6 +20,7 @@ mod signin;
 mod traps;
 
 pub use deliver::{deliver, delivery_order, Delivery};
+pub use misuse::Misuse;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +40,8 @@ pub struct Config {
     pub traps: Traps,
     /// Unix seconds of the first event.
     pub start: i64,
+    /// Misuse ground truth to inject (issue 15), all off by default.
+    pub misuse: Misuse,
 }
 
 impl Default for Config {
@@ -51,6 +55,7 @@ impl Default for Config {
             collisions: 0,
             traps: Traps::default(),
             start: 1_714_521_600, // 2024-05-01T00:00:00Z
+            misuse: Misuse::default(),
         }
     }
 }
@@ -220,6 +225,19 @@ pub struct Truth {
     /// The trap this event belongs to: made by (or minting) a session of an injected hard case.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub trap: Option<TrapTag>,
+    /// Misuse ground truth (issue 15): a call made with someone else's stolen credentials, or
+    /// one of a benign look-alike injected to try the signals (a person who moved).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub misuse: Option<MisuseTag>,
+}
+
+/// Which misuse case an event belongs to: `stolen-role` (a person's role session used by
+/// another party), `stolen-instance` (instance credentials used off the instance), or
+/// `moved` (the owner carrying on from a new address with the same tool), and the case number.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MisuseTag {
+    pub kind: String,
+    pub case: u32,
 }
 
 /// Which injected hard case an event belongs to: its kind (`saml-collision`, `recycled-root`,
@@ -293,6 +311,12 @@ pub fn simulate(cfg: &Config) -> Vec<SimEvent> {
             let p = g.rng.below(n_people);
             g.episode(p, t);
         }
+    }
+
+    if cfg.misuse.any() {
+        // After everything else, from its own random stream: a configuration without misuse
+        // simulates exactly the stream it did before.
+        misuse::inject(&mut g.out, &cfg.misuse, cfg.seed);
     }
 
     // Sort (time, insertion index) pairs rather than the large records themselves. The index

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: ctail-sim [--seed N] [--events N] [--collisions N] [--late SECS] [--dup RATE]
                  [--truth FILE] [--accounts N] [--people N] [--instances N] [--start UNIX_SECS]
-                 [--traps N] [--trap NAME=N]... [--delivery-seed N]
+                 [--traps N] [--trap NAME=N]... [--delivery-seed N] [--misuse N]
 
 Writes one CloudTrail event per line to stdout, in eventTime order, or in a realistic
 arrival order when --late (max delay, e.g. 900) or --dup (duplicate rate, e.g. 0.01) is given.
@@ -17,7 +17,10 @@ reproduce a test's stream.
 --traps N injects N instances of every hard case (and names a fifth of role sessions with
 shared names); --trap NAME=N sets one, after --traps. Names: saml, web, federation, switch,
 session-token, spoofed-collision, recycled, root, owner-only, spoofed-source-identity,
-juggling, mfa-across, console-shared, shared-names (N percent).";
+juggling, mfa-across, console-shared, shared-names (N percent).
+--misuse N injects N stolen role sessions, N stolen instance credentials and N people who
+move to a new address with the same tool (truth: `misuse`, kinds stolen-role,
+stolen-instance, moved).";
 
 struct Args {
     cfg: Config,
@@ -59,6 +62,7 @@ fn parse() -> Result<Args, String> {
             }
             "--truth" => a.truth = Some(val),
             "--delivery-seed" => a.delivery_seed = Some(val.parse().map_err(bad)?),
+            "--misuse" => a.cfg.misuse = ctail_sim::Misuse::every(val.parse().map_err(bad)?),
             "--traps" => a.cfg.traps = ctail_sim::Traps::every(val.parse().map_err(bad)?),
             "--trap" => {
                 let (name, n) = val

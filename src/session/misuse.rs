@@ -47,6 +47,10 @@ pub const NAMES: [&str; 5] = [
     "attack-tool",
 ];
 
+/// Signals that the other side of a collision would also raise: held (with `--hold`) until a
+/// second creator of the session could no longer arrive, then judged again.
+pub const COLLISION_PRONE: [&str; 2] = ["another-user", "instance-credentials-elsewhere"];
+
 /// Where and with what a session is normally used: its home. 32 bytes per session.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Watch {
@@ -54,8 +58,19 @@ pub struct Watch {
     pub addrs: [u64; 2],
     /// Tool ids ([`tool_id`]), the latest first.
     pub tools: [u32; 2],
-    /// Event time of the latest call from home (0: none yet).
-    pub seen: Epoch,
+    /// Event times ([`secs`]) of the earliest and the latest call from home (0: none yet).
+    pub first: u32,
+    pub seen: u32,
+}
+
+/// Seconds since 2000-01-01 in 32 bits (until 2136): what a [`Watch`] keeps of a time.
+pub fn secs(t: Epoch) -> u32 {
+    (t - 946_684_800).clamp(1, i64::from(u32::MAX)) as u32
+}
+
+/// The time a [`Watch`] kept.
+pub fn epoch(s: u32) -> Epoch {
+    i64::from(s) + 946_684_800
 }
 
 impl Watch {
@@ -74,7 +89,9 @@ impl Watch {
             self.tools[0] = tool;
         }
         if addr != 0 {
-            self.seen = self.seen.max(t);
+            let s = secs(t);
+            self.seen = self.seen.max(s);
+            self.first = if self.first == 0 { s } else { self.first.min(s) };
         }
     }
 }
@@ -284,6 +301,11 @@ pub fn judge_use(
     let before = w;
     if w.knows_nothing() || (instance && w.addrs[0] == 0) {
         w.learn(f.addr, f.tool, t);
+    } else if !home_addr && !home_tool && w.first != 0 && secs(t) < w.first {
+        // Earlier than anything seen from home, which came first only because delivery is out
+        // of order: this is where the session began, and what was taken for home is not.
+        w = Watch::default();
+        w.learn(f.addr, f.tool, t);
     } else if f.endpoint || (instance && is_private(f.addr)) {
         // From inside a VPC: the owner's own network, nothing to compare.
     } else if instance {
@@ -303,7 +325,7 @@ pub fn judge_use(
             why: why_other(n, &before, f, t, names),
         });
     }
-    if !out.is_empty() && before.seen != 0 && (t - before.seen).abs() <= CONCURRENT_SECS {
+    if !out.is_empty() && before.seen != 0 && (t - epoch(before.seen)).abs() <= CONCURRENT_SECS {
         out.push(Signal {
             name: "two-places-at-once",
             why: why_concurrent(&before, f, t),
@@ -386,9 +408,9 @@ fn why_concurrent(home: &Watch, f: &Facts, t: Epoch) -> String {
     s.push_str(" while ");
     write_addr(&mut s, home.addrs[0]);
     s.push_str(" used it at ");
-    push_time(&mut s, home.seen);
+    push_time(&mut s, epoch(home.seen));
     use std::fmt::Write;
-    let _ = write!(s, ", {} s apart", (t - home.seen).abs());
+    let _ = write!(s, ", {} s apart", (t - epoch(home.seen)).abs());
     s
 }
 

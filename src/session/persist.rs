@@ -238,7 +238,7 @@ impl Lineage {
                             w.addrs[1],
                             u64::from(w.tools[0]),
                             u64::from(w.tools[1]),
-                            w.seen as u64,
+                            u64::from(w.first) << 32 | u64::from(w.seen),
                         ])
                     },
                     edges,
@@ -322,7 +322,8 @@ impl Lineage {
                 n.watch.set(Watch {
                     addrs: [a0, a1],
                     tools: [t0 as u32, t1 as u32],
-                    seen: seen as i64,
+                    first: (seen >> 32) as u32,
+                    seen: seen as u32,
                 });
             }
             if let Some([provider, user_id, instance, principal_id, alias]) = r.extra {

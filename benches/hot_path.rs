@@ -6,7 +6,7 @@
 //! steady: no benchmark framework is needed (and none is built with the test suite).
 
 use ctail_filter::config::{Config, Format};
-use ctail_filter::input::Source;
+use ctail_filter::Source;
 use std::hint::black_box;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -69,11 +69,11 @@ fn main() {
             ..config()
         })
     });
-    case("decode_only", &|| decode_all(ctail_filter::event::decode));
+    case("decode_only", &|| decode_all(ctail_filter::decode::decode));
     // The same records through serde_json alone (what the fast path leaves to it): the gap is
     // what `src/event/fast.rs` buys.
     case("decode_only_with_serde", &|| {
-        decode_all(ctail_filter::event::decode_with_serde)
+        decode_all(ctail_filter::decode::decode_with_serde)
     });
 }
 
@@ -97,7 +97,7 @@ fn measure(name: &str, f: &dyn Fn()) {
     );
 }
 
-fn decode_all(decode: for<'a> fn(&'a str) -> Result<ctail_filter::event::Event<'a>, serde_json::Error>) {
+fn decode_all(decode: for<'a> fn(&'a str) -> Result<ctail_filter::decode::Event<'a>, serde_json::Error>) {
     let text = std::str::from_utf8(stream()).unwrap();
     let mut n = 0;
     for line in text.lines() {

@@ -12,7 +12,7 @@ use counting::{live, Counting};
 static A: Counting = Counting;
 
 fn main() {
-    use ctail_filter::session::node::{Edge, Node};
+    use ctail_filter::internals::{Edge, Node};
     println!("memory per tracked session (AssumeRole-minted, one call each; all indices included)");
     println!(
         "  size_of Node {} Edge {}",

@@ -46,13 +46,22 @@ def ev_time(ev):
 
 
 def fake_millis(i):
-    # CloudWatch Logs timestamps carry milliseconds; CloudTrail's eventTime does not.
-    return (123 + 211 * i) % 1000
+    # CloudWatch Logs timestamps carry milliseconds; CloudTrail's eventTime does not. Every fifth
+    # is a whole second, where the CLI's `json` format prints no fraction.
+    return 0 if i % 5 == 0 else (123 + 211 * i) % 1000
 
 
 def tail_ts(ev, i):
-    # --format detailed / json: 2024-05-01T09:00:12.123000+00:00
+    # --format detailed: datetime.isoformat(timespec='microseconds'), 2024-05-01T09:00:12.123000+00:00
     return ev_time(ev).strftime("%Y-%m-%dT%H:%M:%S") + ".%03d000+00:00" % fake_millis(i)
+
+
+def json_ts(ev, i):
+    # --format json: datetime.isoformat(), no fraction when it is zero (AWS CLI v2,
+    # awscli/customizations/logs/tail.py, PrettyJSONLogEventsFormatter)
+    ms = fake_millis(i)
+    frac = ".%03d000" % ms if ms else ""
+    return ev_time(ev).strftime("%Y-%m-%dT%H:%M:%S") + frac + "+00:00"
 
 
 def short_ts(ev):
@@ -123,7 +132,8 @@ def build(raws, evs):
         "%s %s %s\n" % (tail_ts(evs[i], i), stream_name(evs[i]), raws[i]) for i in idx)
     files["logs-tail-short.txt"] = "".join("%s %s\n" % (short_ts(evs[i]), raws[i]) for i in idx)
     files["logs-tail-json.txt"] = "".join(
-        "%s %s\n%s\n" % (tail_ts(evs[i], i), stream_name(evs[i]), pretty(raws[i])) for i in idx)
+        # '%s %s %s' % (timestamp, stream, '\n' + json): the header line ends with a space.
+        "%s %s \n%s\n" % (json_ts(evs[i], i), stream_name(evs[i]), pretty(raws[i])) for i in idx)
     files["kcat-eventbridge.ndjson"] = "".join(
         kcat(eventbridge(raws[i], evs[i], i), i, evs[i]) + "\n" for i in idx)
     for acct in sorted({e["recipientAccountId"] for e in evs}):
@@ -145,7 +155,7 @@ def decode(name, data):
     if name == "logs-tail-short.txt":
         return [R(json.loads(l.split(" ", 1)[1])) for l in text.splitlines()]
     if name == "logs-tail-json.txt":
-        parts = re.split(r"^\d{4}-\d\d-\d\dT\S+ \S+\n", text, flags=re.M)
+        parts = re.split(r"^\d{4}-\d\d-\d\dT\S+ \S+ \n", text, flags=re.M)
         assert parts[0] == ""
         return [R(json.loads(p)) for p in parts[1:]]
     if name == "kcat-eventbridge.ndjson":

@@ -29,7 +29,7 @@ EXIT STATUS:
        itself (a shell shows 130). A second signal ends it at once.
 
 EXAMPLES:
-  aws logs tail /cloudtrail --follow | ctail-filter --identity alice | jq .ctail.origin
+  ctail-filter --identity alice -- aws logs tail /aws/cloudtrail --follow | jq .ctail.origin
   ctail-filter *.json.gz > annotated.ndjson";
 
 /// `--threads` beyond this is refused: each is a thread of its own, and the engine's in-order
@@ -60,9 +60,12 @@ pub struct Cli {
     /// Run PRODUCER (after `--`) and read its output: `ctail-filter -- aws logs tail … --follow`.
     ///
     /// No shell stands between: SIGINT or SIGTERM reaches ctail-filter, which stops the producer
-    /// (SIGTERM to its process group), reads what it still writes, handles it, saves the state and
-    /// exits. The producer's stderr is ctail-filter's. A producer that exits is reported on
-    /// stderr (a failure ends the run with status 1), or started again with --restart-producer.
+    /// as Ctrl-C would (SIGINT to its process group, SIGTERM 3 s later if it still runs), reads
+    /// what it still writes, handles it, saves the state and exits. The producer runs with
+    /// PYTHONUNBUFFERED=1 unless that is set: the AWS CLI then writes each event as it prints it
+    /// instead of in 8 KB blocks. Its stderr is ctail-filter's. A producer that exits is reported
+    /// on stderr (a failure ends the run with status 1), or started again with
+    /// --restart-producer.
     #[arg(last = true, value_name = "PRODUCER", conflicts_with = "files")]
     pub producer: Vec<OsString>,
 
@@ -228,8 +231,11 @@ fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
 /// `--format`: the choices as the command line spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
+    /// Every event, annotated.
     Json,
+    /// One line per event, for a terminal.
     Text,
+    /// A tree per origin, at the end.
     Summary,
 }
 
@@ -246,8 +252,11 @@ impl From<FormatArg> for Format {
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
+    /// When stdout is a terminal, as NO_COLOR and CLICOLOR_FORCE say.
     Auto,
+    /// Always.
     Always,
+    /// Never.
     Never,
 }
 
@@ -273,6 +282,7 @@ impl ColorChoice {
 }
 
 impl Cli {
+    /// The library's configuration from the parsed flags.
     pub fn into_config(self) -> Config {
         let mut sources = if !self.producer.is_empty() {
             vec![Source::Producer(crate::input::producer::Producer {
@@ -317,7 +327,6 @@ impl Cli {
     }
 }
 
-/// Reads `64M`, `512K`, `1G`, `1000` (bytes); binary units.
 /// The largest `--max-record-bytes`: record offsets are 32-bit, and no CloudTrail record (nor a
 /// whole S3 trail file, which is one record) comes near it.
 pub const MAX_RECORD_BYTES: u64 = 1 << 30;
@@ -330,6 +339,7 @@ pub fn parse_record_size(s: &str) -> Result<u64, String> {
     }
 }
 
+/// A size as the flags take it: `64M`, `512K`, `1G`, `1000` (bytes); binary units.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim().trim_end_matches(['B', 'b']).trim_end_matches(['i']);
     let (num, mult) = match t.chars().last() {

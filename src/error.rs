@@ -15,6 +15,7 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// The process's exit status.
     pub fn code(self) -> u8 {
         match self {
             Exit::Success => 0,

@@ -12,10 +12,8 @@ fn main() -> ExitCode {
         clap_complete::generate(shell, &mut Cli::command(), "ctail-filter", &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
-    // When the parent (a shipper, a supervisor) dies, stop as on SIGTERM: finish what was read,
-    // save the state, exit.
     #[cfg(target_os = "linux")]
-    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
+    stop_with_a_shipper_parent();
     let config = cli.into_config();
     if config.reordered > 0 && !config.quiet {
         eprintln_locked!(
@@ -38,4 +36,18 @@ fn main() -> ExitCode {
         let _ = signal_hook::low_level::emulate_default_handler(signal_hook::consts::SIGINT);
     }
     ExitCode::from(code.code())
+}
+
+/// When our output is a pipe to the parent (a shipper's exec input, a supervisor) and that parent
+/// dies, stop as on SIGTERM: finish what was read, save the state, exit, rather than run on with
+/// parent 1 writing to nobody. Only then: a shell script that starts ctail-filter in the
+/// background with its output in a file (`nohup … > out &`, `( … & )`) and ends must not stop it.
+#[cfg(target_os = "linux")]
+fn stop_with_a_shipper_parent() {
+    use rustix::fs::{fstat, FileType};
+    let to_a_pipe =
+        fstat(std::io::stdout()).is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::Fifo);
+    if to_a_pipe {
+        let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM));
+    }
 }

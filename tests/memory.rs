@@ -24,8 +24,8 @@ fn memory_per_tracked_session_is_under_512_bytes() {
 
 /// Allocation calls made by a whole in-process run over `events` calls of known sessions.
 fn allocations_for(events: usize, threads: usize) -> isize {
-    use ctail_filter::input::Source;
     use ctail_filter::Config;
+    use ctail_filter::Source;
     let mut input = String::new();
     input += r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","principalId":"AIDAEXAMPLE","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIAEXAMPLE","userName":"alice"},"eventTime":"2024-05-01T00:00:00Z","eventSource":"sts.amazonaws.com","eventName":"AssumeRole","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2.15.0","requestParameters":{"roleArn":"arn:aws:iam::111122223333:role/ops","roleSessionName":"botocore-session-1"},"responseElements":{"credentials":{"accessKeyId":"ASIAEXAMPLE","expiration":"May 1, 2024, 11:00:00 PM"},"assumedRoleUser":{"assumedRoleId":"AROAEXAMPLE:botocore-session-1","arn":"arn:aws:sts::111122223333:assumed-role/ops/botocore-session-1"}},"eventID":"create","recipientAccountId":"111122223333"}"#;
     input.push('\n');

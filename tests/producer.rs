@@ -130,12 +130,62 @@ fn run_args_ok(args: &[&str]) -> usize {
     r.lines().len()
 }
 
-/// On Linux, when its parent dies (a shipper killed outright), ctail-filter stops as on SIGTERM:
-/// it saves its state and exits, instead of running on with parent 1.
+/// On Linux, when its parent dies (a shipper killed outright) while ctail-filter writes into a
+/// pipe to it, ctail-filter stops as on SIGTERM: it saves its state and exits, instead of running
+/// on with parent 1.
 #[cfg(target_os = "linux")]
 #[test]
 fn stops_when_its_parent_dies() {
-    let dir = scratch("orphan");
+    let (pid, state, shell_and_stdin) = start_under_a_shell("orphan", Stdio::piped());
+    let (mut shell, stdin) = shell_and_stdin;
+    assert!(alive(pid));
+    shell.kill().unwrap();
+    shell.wait().unwrap();
+    let started = Instant::now();
+    while alive(pid) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "ctail-filter outlived its parent"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(state.exists(), "it saved its state on the way out");
+    drop(stdin);
+}
+
+/// A script that starts ctail-filter in the background with its output in a file and then ends
+/// (`nohup ctail-filter … > out &`) does not stop it: only a parent we write to is watched.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_parent_it_does_not_write_to_may_end() {
+    let (pid, _state, shell_and_stdin) = start_under_a_shell("detached", Stdio::null());
+    let (mut shell, stdin) = shell_and_stdin;
+    shell.kill().unwrap();
+    shell.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        alive(pid),
+        "ctail-filter stopped with a parent it does not write to"
+    );
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    drop(stdin);
+}
+
+/// Starts ctail-filter under `sh` (its stdout `stdout`, its stdin our pipe, kept open); returns
+/// its pid, its state file, the shell and the pipe.
+#[cfg(target_os = "linux")]
+fn start_under_a_shell(
+    name: &str,
+    stdout: Stdio,
+) -> (
+    u32,
+    std::path::PathBuf,
+    (std::process::Child, std::process::ChildStdin),
+) {
+    let dir = scratch(name);
     let pidfile = dir.join("pid");
     let state = dir.join("state");
     // The shell is the parent; ctail-filter reads the shell's stdin (our pipe, kept open).
@@ -149,7 +199,7 @@ fn stops_when_its_parent_dies() {
     let mut shell = Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -169,17 +219,143 @@ fn stops_when_its_parent_dies() {
         std::thread::sleep(Duration::from_millis(20));
     };
     std::thread::sleep(Duration::from_millis(300));
-    assert!(alive(pid));
-    shell.kill().unwrap();
-    shell.wait().unwrap();
+    (pid, state, (shell, stdin))
+}
+
+/// The AWS CLI is Python: in a pipe its output is block buffered, so `aws logs tail --follow`
+/// under ctail-filter would hold its events until about 8 KB had built up. ctail-filter runs the
+/// producer with PYTHONUNBUFFERED=1 (unless the user set it): a Python producer that prints one
+/// event and then waits has it read and written out while it still runs.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_python_producer_is_read_as_it_prints() {
+    let Some(python) = python3() else { return };
+    let fixture = fixtures().join("lineage/assume-role.ndjson");
+    let script = format!(
+        "import time\nprint(open({:?}).readline().strip())\ntime.sleep(60)\n",
+        fixture.display().to_string()
+    );
+    let dir = scratch("python-live");
+    let out_path = dir.join("out");
+    let child = Command::new(bin())
+        .args(["--line-buffered", "--", &python, "-c", &script])
+        .env_remove("PYTHONUNBUFFERED")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let started = Instant::now();
-    while alive(pid) {
+    while std::fs::read_to_string(&out_path).unwrap().lines().count() < 1 {
         assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "ctail-filter outlived its parent"
+            started.elapsed() < Duration::from_secs(20),
+            "the event a running Python producer printed never came out"
         );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143));
+    assert_eq!(std::fs::read_to_string(&out_path).unwrap().lines().count(), 1);
+}
+
+/// The producer is stopped as Ctrl-C would stop it (SIGINT), which `aws logs tail --follow`
+/// takes as its normal end: it returns and flushes what it printed. SIGTERM would kill a Python
+/// producer outright and lose its buffered output. Here the producer keeps its buffering
+/// (PYTHONUNBUFFERED set, to nothing) and ends on KeyboardInterrupt as the AWS CLI does.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_producer_is_stopped_as_ctrl_c_would_stop_it() {
+    let Some(python) = python3() else { return };
+    let fixture = fixtures().join("lineage/assume-role.ndjson");
+    let dir = scratch("python-int");
+    let started_file = dir.join("started");
+    let script = format!(
+        "import time\nfor line in open({:?}): print(line.strip())\nopen({:?}, 'w').close()\ntry:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    pass\n",
+        fixture.display().to_string(),
+        started_file.display().to_string()
+    );
+    let child = Command::new(bin())
+        .args(["--", &python, "-c", &script])
+        .env("PYTHONUNBUFFERED", "")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !started_file.exists() {
+        assert!(started.elapsed() < Duration::from_secs(20), "never started");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(state.exists(), "it saved its state on the way out");
-    drop(stdin);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        8,
+        "what the producer had buffered when it was stopped came out"
+    );
+}
+
+/// A producer that ignores SIGINT is sent SIGTERM after a grace period: the run still ends.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_producer_that_ignores_sigint_is_terminated() {
+    let fixture = fixtures().join("lineage/assume-role.ndjson");
+    let dir = scratch("ignore-int");
+    let started_file = dir.join("started");
+    let script = format!(
+        "trap '' INT; cat {}; touch {}; while :; do sleep 1; done",
+        fixture.display(),
+        started_file.display()
+    );
+    let child = Command::new(bin())
+        .args(["--", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !started_file.exists() {
+        assert!(started.elapsed() < Duration::from_secs(20), "never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 8);
+}
+
+/// python3's path, or `None` with a notice that the test is skipped.
+fn python3() -> Option<String> {
+    let ok = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipped: python3 is not installed");
+        return None;
+    }
+    Some("python3".to_string())
 }

@@ -3,8 +3,8 @@
 //! whatever the identities hold; arbitrary bytes never crash, fail or hang the run.
 
 use crate::util::*;
-use ctail_filter::input::Source;
 use ctail_filter::Config;
+use ctail_filter::Source;
 use ctail_filter::{pipeline, Exit};
 use proptest::prelude::*;
 use std::sync::Arc;
@@ -227,7 +227,7 @@ fn real_records() -> Vec<String> {
 /// The fast decoder gives up or reads exactly what serde_json reads; it never accepts what
 /// serde_json refuses.
 fn fast_agrees(text: &str) -> Result<bool, TestCaseError> {
-    use ctail_filter::event::{decode_fast, decode_with_serde, field_values};
+    use ctail_filter::decode::{decode_fast, decode_with_serde, field_values};
     let Some(fast) = decode_fast(text) else {
         return Ok(false);
     };

@@ -160,7 +160,7 @@ fn invictus_and_stratus_issued_keys_link() {
 #[test]
 #[ignore = "needs ../shared/data (run by .ci/run when it is there)"]
 fn the_fast_decoder_reads_all_real_data_as_serde_json_does() {
-    use ctail_filter::event::{decode_fast, decode_with_serde, field_values};
+    use ctail_filter::decode::{decode_fast, decode_with_serde, field_values};
     let data = shared_data();
     let (mut records, mut fast) = (0, 0);
     for entry in std::fs::read_dir(&data).unwrap() {

@@ -62,9 +62,9 @@ fn event_ids(ndjson: &str) -> Vec<String> {
 fn logs_tail_in_every_format() {
     let readme = readme();
     for recipe in [
-        "aws logs tail /aws/cloudtrail --follow | ctail-filter --identity alice",
-        "aws logs tail /aws/cloudtrail --follow --format short | ctail-filter --format text",
-        "aws logs tail /aws/cloudtrail --follow --format json | ctail-filter --state ~/.ctail-state",
+        "ctail-filter --identity alice -- aws logs tail /aws/cloudtrail --follow",
+        "PYTHONUNBUFFERED=1 aws logs tail /aws/cloudtrail --follow --format short | ctail-filter --format text",
+        "PYTHONUNBUFFERED=1 aws logs tail /aws/cloudtrail --follow --format json | ctail-filter --state ~/.ctail-state",
         "ctail-filter --identity alice < examples/logs-tail-detailed.txt",
     ] {
         assert!(readme.contains(recipe), "README lacks: {recipe}");

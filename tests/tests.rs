@@ -3,6 +3,7 @@
 mod util;
 
 mod bad_input;
+mod examples_readme;
 mod hostile;
 mod input_order;
 mod lineage;
@@ -14,6 +15,7 @@ mod properties;
 mod real_data;
 mod recipes;
 mod shapes;
+mod shippers;
 mod signals;
 mod simulation;
 mod streaming;

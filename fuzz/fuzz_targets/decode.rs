@@ -6,8 +6,8 @@
 //! and reads back the same.
 #![no_main]
 
-use ctail_filter::event::{decode, decode_fast, decode_with_serde, field_values};
-use ctail_filter::time::{parse_sts_expiration, parse_time, write_iso};
+use ctail_filter::decode::{decode, decode_fast, decode_with_serde, field_values};
+use ctail_filter::decode::{parse_sts_expiration, parse_time, write_iso};
 use libfuzzer_sys::fuzz_target;
 
 fn check_time(s: &str) {

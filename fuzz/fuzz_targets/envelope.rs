@@ -5,7 +5,7 @@
 //! is not well-formed JSON is always reported.
 #![no_main]
 
-use ctail_filter::input::envelope::{Item, Unwrapper};
+use ctail_filter::decode::{Item, Unwrapper};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

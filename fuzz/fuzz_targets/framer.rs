@@ -7,7 +7,7 @@
 //! cut into chunks changes nothing.
 #![no_main]
 
-use ctail_filter::input::framer::{Frame, Framer};
+use ctail_filter::decode::{Frame, Framer};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, PartialEq, Eq)]

@@ -6,9 +6,9 @@
 #![no_main]
 
 use ctail_filter::Config;
-use ctail_filter::input::envelope::{Item, Unwrapper};
-use ctail_filter::input::framer::{Frame, Framer};
-use ctail_filter::input::Source;
+use ctail_filter::decode::{Item, Unwrapper};
+use ctail_filter::decode::{Frame, Framer};
+use ctail_filter::Source;
 use ctail_filter::{pipeline, Exit};
 use libfuzzer_sys::fuzz_target;
 use std::io::Read;

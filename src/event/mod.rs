@@ -174,6 +174,8 @@ macro_rules! lenient_struct {
     ($(#[$meta:meta])* pub struct $name:ident { $( $(#[$fmeta:meta])* $field:ident : $ty:ty = $key:literal, )* }) => {
         $(#[$meta])*
         #[derive(Debug, Default)]
+        // Each field is the CloudTrail key written beside it in the declaration.
+        #[allow(missing_docs)]
         pub struct $name<'a> {
             $( $(#[$fmeta])* pub $field: $ty, )*
             _borrow: PhantomData<&'a str>,

@@ -10,7 +10,7 @@
 //! writes newest first: they come out oldest first (see `oldest_first`), so a session's
 //! creating event is read before its calls, as in every other source.
 
-use super::scan::minify_into;
+use super::scan::{self, minify_into};
 use crate::event::{decode, Event, Skip};
 use crate::json;
 use serde_json::value::RawValue;
@@ -22,22 +22,38 @@ const MAX_LEVELS: usize = 4;
 /// Why a framed value yielded no record.
 #[derive(Debug)]
 pub enum RecordError {
+    /// The bytes are not UTF-8.
     InvalidUtf8,
+    /// Not well-formed JSON: serde_json's error, with its line and column.
     Json(serde_json::Error),
+    /// Well-formed JSON nested deeper than serde_json's limit (128).
+    NestedTooDeeply,
+    /// Well-formed JSON, but neither a CloudTrail record nor an envelope of one.
     NotCloudTrail,
     /// An array element, a `CloudTrailEvent` or a `payload` that is not what its envelope promises.
     BadEnvelope(&'static str),
+    /// Envelopes inside envelopes, deeper than any upstream writes them.
     TooDeep,
+}
+
+impl RecordError {
+    /// serde_json's refusal of `bytes`, told apart by the bytes: nesting beyond its limit, or
+    /// syntax.
+    fn json(error: serde_json::Error, bytes: &[u8]) -> RecordError {
+        if scan::nests_deeper_than(bytes, scan::SERDE_NESTING_LIMIT) {
+            RecordError::NestedTooDeeply
+        } else {
+            RecordError::Json(error)
+        }
+    }
 }
 
 impl fmt::Display for RecordError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RecordError::InvalidUtf8 => f.write_str("invalid UTF-8"),
-            RecordError::Json(e) if e.to_string().contains("recursion limit") => {
-                f.write_str("JSON nested too deeply")
-            }
             RecordError::Json(e) => write!(f, "invalid JSON: {e}"),
+            RecordError::NestedTooDeeply => f.write_str("JSON nested too deeply"),
             RecordError::NotCloudTrail => f.write_str("not a CloudTrail event"),
             RecordError::BadEnvelope(what) => write!(f, "malformed envelope: {what}"),
             RecordError::TooDeep => f.write_str("envelopes nested too deeply"),
@@ -52,13 +68,21 @@ pub struct Record<'a, 'e> {
     /// Where the annotation goes: the offset of the closing `}` (or of an earlier `ctail`
     /// member's comma, which is then replaced).
     pub splice: usize,
+    /// The fields the session engine reads.
     pub event: &'e Event<'a>,
 }
 
 /// What a framed value holds, one item at a time.
 pub enum Item<'a, 'e> {
+    /// A CloudTrail record.
     Record(Record<'a, 'e>),
-    Bad { bytes: &'a [u8], error: RecordError },
+    /// A value, or the part of one, that holds no record: its bytes, and why.
+    Bad {
+        /// The bytes, as they will go to `--reject`.
+        bytes: &'a [u8],
+        /// Why they are not a record.
+        error: RecordError,
+    },
 }
 
 /// Unwraps envelopes; owns the buffers that decoded strings and joined elements live in.
@@ -97,7 +121,7 @@ impl Unwrapper {
                 Ok(items) => self.elements(&items, level, visit),
                 Err(e) => visit(Item::Bad {
                     bytes,
-                    error: RecordError::Json(e),
+                    error: RecordError::json(e, bytes),
                 }),
             };
         }
@@ -105,13 +129,11 @@ impl Unwrapper {
             Ok(e) => e,
             // Several values run together on one line: gzip members concatenated without
             // newlines (`cat *.json.gz`), or records joined by a tool. Each is read on its own.
-            Err(e) if e.to_string().starts_with("trailing characters") => {
-                return self.concatenated(text, level, visit)
-            }
+            Err(_) if holds_several_values(text) => return self.concatenated(text, level, visit),
             Err(e) => {
                 return visit(Item::Bad {
                     bytes,
-                    error: RecordError::Json(e),
+                    error: RecordError::json(e, bytes),
                 })
             }
         };
@@ -130,7 +152,7 @@ impl Unwrapper {
                 if let Err(e) = serde_json::from_str::<Skip>(r.get()) {
                     return visit(Item::Bad {
                         bytes,
-                        error: RecordError::Json(e),
+                        error: RecordError::json(e, r.get().as_bytes()),
                     });
                 }
             }
@@ -188,9 +210,10 @@ impl Unwrapper {
                 None => return,
                 Some(Ok(raw)) => self.value(raw.get().as_bytes(), level + 1, visit),
                 Some(Err(e)) => {
+                    let rest = text[at..].trim_start().as_bytes();
                     return visit(Item::Bad {
-                        bytes: text[at..].trim_start().as_bytes(),
-                        error: RecordError::Json(e),
+                        bytes: rest,
+                        error: RecordError::json(e, rest),
                     });
                 }
             }
@@ -302,6 +325,14 @@ fn splice_point(text: &str, event: &Event<'_>) -> usize {
         }
     }
     close
+}
+
+/// Whether `text` starts with a complete JSON value followed by more than whitespace: values run
+/// together on one line (`cat *.json.gz` of members without a final newline, records joined by a
+/// tool), each to be read on its own.
+fn holds_several_values(text: &str) -> bool {
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    matches!(values.next(), Some(Ok(_))) && !text[values.byte_offset()..].trim().is_empty()
 }
 
 #[cfg(test)]

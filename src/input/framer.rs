@@ -38,6 +38,7 @@ pub enum BadReason {
 }
 
 impl BadReason {
+    /// The reason as messages say it.
     pub fn as_str(self) -> &'static str {
         match self {
             BadReason::NotJson => "not a JSON object",
@@ -52,16 +53,30 @@ impl BadReason {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame<'a> {
     /// One JSON value (not yet validated), on one line.
-    Record { bytes: &'a [u8], line: u64 },
+    Record {
+        /// The value, minified when it came over several lines.
+        bytes: &'a [u8],
+        /// The input line it started on, from 1.
+        line: u64,
+    },
     /// Input that is not a record. `continues` when more of it follows as [`Frame::BadMore`].
     Bad {
+        /// The bad input (its first piece, when `continues`).
         bytes: &'a [u8],
+        /// The input line it started on, from 1.
         line: u64,
+        /// Why it is not a record.
         reason: BadReason,
+        /// More of it follows.
         continues: bool,
     },
     /// The next piece of an oversized bad record (for `--reject`); `last` ends it.
-    BadMore { bytes: &'a [u8], last: bool },
+    BadMore {
+        /// The piece.
+        bytes: &'a [u8],
+        /// The record's last piece.
+        last: bool,
+    },
 }
 
 /// A value spread over several lines, being gathered.
@@ -124,6 +139,7 @@ pub struct Framer {
 }
 
 impl Framer {
+    /// A framer that refuses records longer than `max_record` bytes.
     pub fn new(max_record: usize) -> Self {
         Framer {
             buf: Vec::with_capacity(1 << 18),
@@ -573,10 +589,8 @@ impl Framer {
 /// Whether a value read speculatively (see `Framer::fall_back`) is JSON after all. Nesting
 /// too deep to check is not proof of a cut: the decoder reports it for what it is.
 fn is_json(minified: &[u8]) -> bool {
-    match serde_json::from_slice::<serde::de::IgnoredAny>(minified) {
-        Ok(_) => true,
-        Err(e) => e.to_string().contains("recursion limit"),
-    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(minified).is_ok()
+        || super::scan::nests_deeper_than(minified, super::scan::SERDE_NESTING_LIMIT)
 }
 
 /// A line that could start a new record: never the inside of an indented one, and inside a value

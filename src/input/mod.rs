@@ -31,7 +31,9 @@ const IN_FLIGHT: usize = 8;
 /// An input named on the command line: a file, or standard input for `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
+    /// Standard input.
     Stdin,
+    /// A file (gzip or not).
     File(PathBuf),
     /// The output of a command run as our child (`-- PRODUCER ARGS…`).
     Producer(producer::Producer),
@@ -40,6 +42,7 @@ pub enum Source {
 }
 
 impl Source {
+    /// The source a command-line argument names: `-` is standard input.
     pub fn from_arg(arg: &std::ffi::OsStr) -> Self {
         if arg == "-" {
             Source::Stdin

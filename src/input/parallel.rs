@@ -264,6 +264,7 @@ pub struct Parallel {
     free: Arc<Mutex<Vec<Batch>>>,
     /// One back to the framer for every batch taken in order.
     credits: SyncSender<()>,
+    #[cfg_attr(not(test), allow(dead_code))]
     window: usize,
     unwrapper: Unwrapper,
     threads: Vec<JoinHandle<()>>,
@@ -383,7 +384,8 @@ impl Parallel {
         }
     }
 
-    /// The most batches in flight between the framer and the engine.
+    /// The most batches in flight between the framer and the engine (a bound the tests check).
+    #[cfg(test)]
     pub fn window(&self) -> usize {
         self.window
     }

@@ -21,6 +21,8 @@ static STOPPING: AtomicBool = AtomicBool::new(false);
 
 /// How long a producer that exited waits before `--restart-producer` starts it again.
 const RESTART_AFTER: Duration = Duration::from_secs(1);
+/// How long a producer asked to stop with SIGINT has before it is sent SIGTERM.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
 
 /// The command line of a producer, as given after `--`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,8 +43,11 @@ impl Producer {
     }
 }
 
-/// Asks the running producer (and its process group) to stop with SIGTERM. Whether one was
-/// running: then its output is read to its end.
+/// Asks the running producer (and its process group) to stop, as Ctrl-C would: SIGINT, then
+/// SIGTERM if it still runs after a grace period. SIGINT first because the AWS CLI takes it as
+/// the normal end of `aws logs tail --follow` and flushes what it printed, where SIGTERM kills it
+/// with its output still in its buffer. Whether one was running: then its output is read to its
+/// end.
 pub fn stop() -> bool {
     STOPPING.store(true, Ordering::Relaxed);
     let pid = PID.load(Ordering::Relaxed);
@@ -50,8 +55,17 @@ pub fn stop() -> bool {
         return false;
     }
     #[cfg(target_os = "linux")]
-    if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::TERM);
+    {
+        use rustix::process::{kill_process_group, Pid, Signal};
+        if let Some(group) = Pid::from_raw(pid as i32) {
+            let _ = kill_process_group(group, Signal::INT);
+            std::thread::spawn(move || {
+                std::thread::sleep(INTERRUPT_GRACE);
+                if PID.load(Ordering::Relaxed) == pid {
+                    let _ = kill_process_group(group, Signal::TERM);
+                }
+            });
+        }
     }
     true
 }
@@ -71,6 +85,11 @@ pub(super) fn read(p: &Producer, tx: &SyncSender<Chunk>, recycle: &Receiver<Vec<
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        // The AWS CLI is Python, block buffered in a pipe: without this its events would wait
+        // until about 8 KB had built up. A value the user set is left as it is.
+        if std::env::var_os("PYTHONUNBUFFERED").is_none() {
+            command.env("PYTHONUNBUFFERED", "1");
+        }
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command

@@ -102,6 +102,39 @@ impl DepthScan {
     }
 }
 
+/// serde_json's nesting limit: a value nested deeper fails to parse, whatever else it holds.
+pub const SERDE_NESTING_LIMIT: usize = 128;
+
+/// Whether `bytes` nest `{`/`[` more than `limit` deep anywhere (brackets inside strings do not
+/// count). Tells a value serde_json refused for its depth from one it refused for its syntax,
+/// from the bytes themselves rather than from the wording of serde_json's message.
+pub fn nests_deeper_than(bytes: &[u8], limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &c in bytes {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Appends `src` to `dst` without the whitespace between tokens (spaces, tabs, CR, LF outside
 /// strings). String contents are copied unchanged.
 pub fn minify_into(src: &[u8], dst: &mut Vec<u8>) {
@@ -159,6 +192,18 @@ mod tests {
         assert_eq!(s.feed(br#"{"a":"}{[\"","#), None);
         assert_eq!(s.depth, 1);
         assert_eq!(s.feed(b"\n \"b\":[1]}\n"), Some(10));
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_strings() {
+        let deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        assert!(nests_deeper_than(deep.as_bytes(), SERDE_NESTING_LIMIT));
+        assert!(!nests_deeper_than(
+            &deep.as_bytes()[1..deep.len() - 1],
+            SERDE_NESTING_LIMIT
+        ));
+        let quoted = format!("{{\"a\":\"{}\\\"\"}}", "[".repeat(200));
+        assert!(!nests_deeper_than(quoted.as_bytes(), SERDE_NESTING_LIMIT));
     }
 
     #[test]

@@ -34,7 +34,7 @@ fn a_role_chain_a_hundred_thousand_sessions_long() {
     let t = |i: usize| {
         let s = 1_714_521_600 + i as i64;
         let mut out = Vec::new();
-        ctail_filter::time::write_iso(&mut out, s);
+        ctail_filter::decode::write_iso(&mut out, s);
         String::from_utf8(out).unwrap()
     };
     let mut input = Vec::with_capacity(N * 700);

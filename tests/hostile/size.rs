@@ -6,7 +6,7 @@ use super::{
     BAD_LINE,
 };
 use crate::util::{assert_records, run_file, scratch, sorted};
-use ctail_filter::input::framer::{Frame, Framer};
+use ctail_filter::decode::{Frame, Framer};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 

@@ -1,9 +1,9 @@
 //! The session-memory workload shared by `benches/session_memory.rs` and `tests/memory.rs`:
 //! sessions minted by AssumeRole and used once, bytes counted by the caller's global allocator.
 
-use ctail_filter::event::decode;
-use ctail_filter::session::resolve::Chain;
-use ctail_filter::session::Lineage;
+use ctail_filter::decode::decode;
+use ctail_filter::internals::Chain;
+use ctail_filter::internals::Lineage;
 
 fn assume_role(i: usize) -> String {
     format!(

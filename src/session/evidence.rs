@@ -8,7 +8,7 @@
 //! EC2's delivery marks) before it may be named. A creator that contradicts the call is not its
 //! creator: when none agrees, the call belongs to another session, whose creator is unknown.
 
-use super::misuse::{addr_code, tool_id, Facts};
+use super::misuse::{addr_code, Facts};
 use super::node::{Edge, Evidence, Kind, Node, Via};
 use super::table::{opt_id, stable_id};
 use crate::event::Event;
@@ -65,7 +65,7 @@ impl Call {
                 || ui.invoked_by.get().is_some(),
             facts: Facts {
                 addr,
-                tool: tool_id(agent),
+                tool: 0, // set by the engine, from its cache of agents
                 behalf: ui.invoked_by.get().is_some() || agent == Some("AWS Internal"),
                 endpoint: ev.vpc_endpoint_id.get().is_some(),
                 failed: ev.error_code.get().is_some(),

@@ -24,7 +24,6 @@
 
 use super::node::{Kind, Node};
 use super::resolve::Chain;
-use super::table::stable_id;
 use crate::time::{write_iso, Epoch};
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -100,6 +99,9 @@ impl Watch {
 /// client keeps while its interface identifier rotates), 0 for what is not an address (a
 /// service name, `AWS Internal`).
 pub fn addr_code(s: &str) -> u64 {
+    if let Some(v4) = parse_v4(s.as_bytes()) {
+        return 1 << 32 | u64::from(v4);
+    }
     let first = s.as_bytes().first().copied().unwrap_or(b'x');
     if !(first.is_ascii_hexdigit() || first == b':') {
         return 0;
@@ -113,6 +115,29 @@ pub fn addr_code(s: &str) -> u64 {
         },
         Err(_) => 0,
     }
+}
+
+/// A dotted-quad IPv4 address, read without the standard library's general parser (this runs
+/// on every call).
+fn parse_v4(b: &[u8]) -> Option<u32> {
+    let (mut addr, mut part, mut digits, mut dots) = (0u32, 0u32, 0, 0);
+    for &c in b {
+        match c {
+            b'0'..=b'9' if digits < 3 => {
+                part = part * 10 + u32::from(c - b'0');
+                digits += 1;
+            }
+            b'.' if digits > 0 && dots < 3 => {
+                addr = addr << 8 | part;
+                (part, digits, dots) = (0, 0, dots + 1);
+            }
+            _ => return None,
+        }
+        if part > 255 {
+            return None;
+        }
+    }
+    (dots == 3 && digits > 0).then_some(addr << 8 | part)
 }
 
 /// Whether an address code is a private IPv4 address (RFC 1918): a call from inside a VPC.
@@ -139,8 +164,8 @@ pub fn write_addr(out: &mut String, code: u64) {
 /// (`aws-cli/2.15.30`, `Mozilla/5.0 (Windows NT 10.0; Win64; x64)`): what stays the same from
 /// one call of a program to the next while the rest (`command/s3.ls`, `api/sts#1.2`) changes.
 pub fn tool_of(agent: &str) -> &str {
-    let agent = agent.trim_start_matches('[');
-    let end = agent.find(' ').unwrap_or(agent.len());
+    let agent = agent.strip_prefix('[').unwrap_or(agent);
+    let end = memchr::memchr(b' ', agent.as_bytes()).unwrap_or(agent.len());
     let rest = &agent[end..];
     if let Some(comment) = rest.strip_prefix(" (") {
         if let Some(close) = comment.find(')') {
@@ -153,7 +178,13 @@ pub fn tool_of(agent: &str) -> &str {
 /// A tool's id (0: no agent).
 pub fn tool_id(agent: Option<&str>) -> u32 {
     match agent {
-        Some(a) if !a.is_empty() => (stable_id(&[b"tool", tool_of(a).as_bytes()]) as u32).max(1),
+        // FNV-1a: a per-run id needs no keyed hash, and this runs on every call.
+        Some(a) if !a.is_empty() => {
+            let h = tool_of(a).bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, c| {
+                (h ^ u64::from(c)).wrapping_mul(0x100_0000_01b3)
+            });
+            ((h ^ h >> 32) as u32).max(1)
+        }
         _ => 0,
     }
 }
@@ -162,6 +193,16 @@ pub fn tool_id(agent: Option<&str>) -> u32 {
 /// `PenTest:IAMUser/KaliLinux`, `ParrotLinux` and `PentooLinux` findings look for the first
 /// three; Pacu, CloudFox and Stratus Red Team say their name unless told otherwise.
 const ATTACK_MARKERS: [&str; 6] = ["kali", "parrot", "pentoo", "pacu", "cloudfox", "stratus-red-team"];
+
+/// What each of [`ATTACK_MARKERS`] stands for, for the `why`.
+const ATTACK_WHAT: [&str; 6] = [
+    "Kali Linux, a penetration-testing distribution (GuardDuty: PenTest:IAMUser/KaliLinux)",
+    "Parrot Security, a penetration-testing distribution (GuardDuty: PenTest:IAMUser/ParrotLinux)",
+    "Pentoo, a penetration-testing distribution (GuardDuty: PenTest:IAMUser/PentooLinux)",
+    "Pacu, an AWS exploitation framework",
+    "CloudFox, an AWS attack-path enumeration tool",
+    "Stratus Red Team, an adversary-emulation tool",
+];
 
 /// The attack marker an agent carries, if any (ASCII case ignored).
 pub fn attack_marker(agent: &str) -> Option<&'static str> {
@@ -176,47 +217,45 @@ pub fn attack_marker(agent: &str) -> Option<&'static str> {
 /// alternates two colliding tools does not allocate per event).
 pub struct Names {
     tools: Vec<(u32, Box<str>)>,
-    agents: Vec<(u64, u8)>,
+    agents: Vec<(u64, u8, u32)>,
 }
 
-const NAME_SLOTS: usize = 1024;
+const NAME_SLOTS: usize = 4096;
 
 impl Default for Names {
     fn default() -> Self {
         Names {
             tools: vec![(0, Box::from("")); NAME_SLOTS],
-            agents: vec![(0, 0); NAME_SLOTS],
+            agents: vec![(0, 0, 0); NAME_SLOTS],
         }
     }
 }
 
 impl Names {
-    /// Remembers the tool of `agent` under `id`, when its slot is free.
-    pub fn intern(&mut self, id: u32, agent: &str) {
-        let slot = &mut self.tools[id as usize % NAME_SLOTS];
-        if slot.0 == 0 {
-            *slot = (id, tool_of(agent).into());
+    /// The tool id and attack verdict ([`ATTACK_MARKERS`] index + 1, or 0) of the agent hashed
+    /// as `hash`: cached by the whole agent, so the common case is one lookup; the tool's name
+    /// is remembered for the `why` when its slot is free.
+    pub fn agent(&mut self, hash: u64, agent: &str) -> (u32, u8) {
+        let slot = &mut self.agents[hash as usize % NAME_SLOTS];
+        if slot.0 == hash {
+            return (slot.2, slot.1);
         }
+        let verdict = attack_marker(agent)
+            .and_then(|m| ATTACK_MARKERS.iter().position(|x| *x == m))
+            .map_or(0, |i| i as u8 + 1);
+        let tool = tool_id(Some(agent));
+        *slot = (hash, verdict, tool);
+        let name = &mut self.tools[tool as usize % NAME_SLOTS];
+        if name.0 == 0 {
+            *name = (tool, tool_of(agent).into());
+        }
+        (tool, verdict)
     }
 
     /// The tool named by `id`, if remembered.
     pub fn tool(&self, id: u32) -> Option<&str> {
         let slot = &self.tools[id as usize % NAME_SLOTS];
         (slot.0 == id && id != 0).then_some(&*slot.1)
-    }
-
-    /// Index+1 into [`ATTACK_MARKERS`] of the agent hashed as `hash` (0: none), cached.
-    pub fn attack(&mut self, hash: u64, agent: Option<&str>) -> u8 {
-        let Some(agent) = agent else { return 0 };
-        let slot = &mut self.agents[hash as usize % NAME_SLOTS];
-        if slot.0 == hash {
-            return slot.1;
-        }
-        let verdict = attack_marker(agent)
-            .and_then(|m| ATTACK_MARKERS.iter().position(|x| *x == m))
-            .map_or(0, |i| i as u8 + 1);
-        *slot = (hash, verdict);
-        verdict
     }
 }
 
@@ -256,10 +295,12 @@ impl Facts {
 
 /// `attack-tool` for a call whose agent carries an attack marker.
 pub fn attack_signal(f: &Facts, names: &Names) -> Signal {
-    let marker = ATTACK_MARKERS[(f.attack as usize - 1).min(ATTACK_MARKERS.len() - 1)];
-    let mut why = format!("user agent names {marker} (");
+    let i = (f.attack as usize - 1).min(ATTACK_MARKERS.len() - 1);
+    let mut why = format!(
+        "user agent contains \"{}\", the mark of {}; its tool: ",
+        ATTACK_MARKERS[i], ATTACK_WHAT[i]
+    );
     push_tool(&mut why, f.tool, names);
-    why.push_str("): an attack tool or penetration-testing system");
     Signal {
         name: "attack-tool",
         why,
@@ -295,6 +336,15 @@ pub fn judge_use(
         return;
     }
     let mut w = n.watch.get();
+    if f.addr == w.addrs[0] && f.tool != 0 && f.tool == w.tools[0] {
+        // The common case: from home, as the last call was.
+        let s = secs(t);
+        if s > w.seen || s < w.first {
+            w.learn(f.addr, f.tool, t);
+            n.watch.set(w);
+        }
+        return;
+    }
     let home_addr = w.addrs.contains(&f.addr);
     let home_tool = f.tool != 0 && w.tools.contains(&f.tool);
     let instance = is_instance_session(n, delivered);
@@ -319,6 +369,8 @@ pub fn judge_use(
         }
     } else if home_addr || home_tool {
         w.learn(f.addr, f.tool, t);
+    } else if f.tool == 0 {
+        // No agent: nothing to say the tool changed (a new address alone is a move).
     } else {
         out.push(Signal {
             name: "another-user",
@@ -431,6 +483,17 @@ mod tests {
         assert_eq!(addr_code("AWS Internal"), 0);
         assert_eq!(addr_code("ec2.amazonaws.com"), 0);
         assert_eq!(addr_code(""), 0);
+        assert_eq!(addr_code("1.2.3.4"), 1 << 32 | 0x0102_0304);
+        for bad in [
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "1..2.3",
+            "1.2.3.",
+            "1234.1.1.1",
+        ] {
+            assert_eq!(parse_v4(bad.as_bytes()), None, "{bad}");
+        }
         assert!(is_private(addr_code("10.0.1.5")));
         assert!(is_private(addr_code("172.31.0.9")));
         assert!(!is_private(addr_code("172.32.0.9")));

@@ -95,9 +95,8 @@ impl Lineage {
     /// Attributes one event, recording the sessions it mints.
     pub fn process(&mut self, ev: &Event<'_>) -> Attribution {
         let mut call = Call::of(ev);
-        if let Some(agent) = ev.user_agent.get() {
-            call.facts.attack = self.names.attack(call.look.agent, Some(agent));
-            self.names.intern(call.facts.tool, agent);
+        if let Some(agent) = ev.user_agent.get().filter(|a| !a.is_empty()) {
+            (call.facts.tool, call.facts.attack) = self.names.agent(call.look.agent, agent);
         }
         self.doors.observe(ev, call.time);
         let (now, evidence) = (call.time, call.look);

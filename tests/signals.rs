@@ -193,3 +193,29 @@ fn state_file_keeps_homes_and_doors() {
         assert_eq!(flagged(&second), flagged(&fresh), "{name}");
     }
 }
+
+/// The public data: `attack-tool` on every Stratus Red Team call and nothing else (no stream
+/// there has both an owner's and another party's calls of one session; the rest is ordinary use,
+/// and none of it may look like another user).
+#[test]
+#[ignore = "needs ../shared/data (run by .ci/run when it is there)"]
+fn shared_data_flags_the_attack_detonations_only() {
+    let data = shared_data();
+    for set in ["invictus", "stratus", "otrf", "panther", "awsdocs", "permiso"] {
+        let run = run_file(
+            &data.join(set).join("events.ndjson"),
+            &["--quiet", "--signals-only"],
+        );
+        assert_eq!(run.code, Some(0), "{set}");
+        for ev in run.json() {
+            let agent = ev["userAgent"].as_str().unwrap_or("");
+            assert_eq!(names_of(&ev), ["attack-tool"], "{set}: {ev}");
+            assert!(agent.contains("stratus-red-team"), "{set}: {agent}");
+        }
+    }
+    let run = run_file(
+        &data.join("stratus/events.ndjson"),
+        &["--quiet", "--signals-only"],
+    );
+    assert_eq!(run.json().len(), 308);
+}

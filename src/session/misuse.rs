@@ -220,13 +220,16 @@ pub struct Names {
     agents: Vec<(u64, u8, u32)>,
 }
 
-const NAME_SLOTS: usize = 4096;
+/// Slots for tool names (24 bytes each plus the name) and for whole agents (16 bytes each):
+/// about 90 KB per run, whatever the number of sessions.
+const NAME_SLOTS: usize = 1024;
+const AGENT_SLOTS: usize = 4096;
 
 impl Default for Names {
     fn default() -> Self {
         Names {
             tools: vec![(0, Box::from("")); NAME_SLOTS],
-            agents: vec![(0, 0, 0); NAME_SLOTS],
+            agents: vec![(0, 0, 0); AGENT_SLOTS],
         }
     }
 }
@@ -236,7 +239,7 @@ impl Names {
     /// as `hash`: cached by the whole agent, so the common case is one lookup; the tool's name
     /// is remembered for the `why` when its slot is free.
     pub fn agent(&mut self, hash: u64, agent: &str) -> (u32, u8) {
-        let slot = &mut self.agents[hash as usize % NAME_SLOTS];
+        let slot = &mut self.agents[hash as usize % AGENT_SLOTS];
         if slot.0 == hash {
             return (slot.2, slot.1);
         }

@@ -50,13 +50,14 @@ pub const NAMES: [&str; 5] = [
 /// second creator of the session could no longer arrive, then judged again.
 pub const COLLISION_PRONE: [&str; 2] = ["another-user", "instance-credentials-elsewhere"];
 
-/// Where and with what a session is normally used: its home. 32 bytes per session.
+/// Where and with what a session is normally used: its home. 20 bytes per session (what keeps
+/// a tracked session under 512 bytes, `tests/memory.rs`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Watch {
-    /// Address codes ([`addr_code`]), the one of the latest home call first.
-    pub addrs: [u64; 2],
-    /// Tool ids ([`tool_id`]), the latest first.
-    pub tools: [u32; 2],
+    /// Addresses ([`home_code`]), the one of the latest home call first.
+    pub addrs: [u32; 2],
+    /// Tool ids ([`tool_id`], 16 bits), the latest first.
+    pub tools: [u16; 2],
     /// Event times ([`secs`]) of the earliest and the latest call from home (0: none yet).
     pub first: u32,
     pub seen: u32,
@@ -79,6 +80,7 @@ impl Watch {
 
     /// Takes a call from home: its address and tool move to the front.
     pub fn learn(&mut self, addr: u64, tool: u32, t: Epoch) {
+        let (addr, tool) = (home_code(addr), tool as u16);
         if addr != 0 && self.addrs[0] != addr {
             self.addrs[1] = self.addrs[0];
             self.addrs[0] = addr;
@@ -140,6 +142,25 @@ fn parse_v4(b: &[u8]) -> Option<u32> {
     (dots == 3 && digits > 0).then_some(addr << 8 | part)
 }
 
+/// An address as a home keeps it, in 32 bits: IPv4 exactly, an IPv6 /64 as a hash in
+/// 240.0.0.0/4 (reserved, never a source address), 0 for none.
+pub fn home_code(addr: u64) -> u32 {
+    match addr {
+        0 => 0,
+        a if a >> 32 == 1 => a as u32,
+        a => 0xf000_0000 | ((a ^ a >> 28 ^ a >> 56) as u32 & 0x0fff_ffff),
+    }
+}
+
+/// Appends an address a home keeps: the IPv4 address, or "an IPv6 /64".
+fn write_home_addr(out: &mut String, code: u32) {
+    if code >= 0xf000_0000 {
+        out.push_str("an IPv6 /64");
+    } else {
+        write_addr(out, 1 << 32 | u64::from(code));
+    }
+}
+
 /// Whether an address code is a private IPv4 address (RFC 1918): a call from inside a VPC.
 pub fn is_private(code: u64) -> bool {
     if code >> 32 != 1 {
@@ -183,7 +204,9 @@ pub fn tool_id(agent: Option<&str>) -> u32 {
             let h = tool_of(a).bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, c| {
                 (h ^ u64::from(c)).wrapping_mul(0x100_0000_01b3)
             });
-            ((h ^ h >> 32) as u32).max(1)
+            // 16 bits: a home holds two tools, and another party's tool is taken for one of
+            // them once in 30,000.
+            u32::from((h ^ h >> 16 ^ h >> 32 ^ h >> 48) as u16).max(1)
         }
         _ => 0,
     }
@@ -339,7 +362,8 @@ pub fn judge_use(
         return;
     }
     let mut w = n.watch.get();
-    if f.addr == w.addrs[0] && f.tool != 0 && f.tool == w.tools[0] {
+    let (code, tool) = (home_code(f.addr), f.tool as u16);
+    if code == w.addrs[0] && tool != 0 && tool == w.tools[0] {
         // The common case: from home, as the last call was.
         let s = secs(t);
         if s > w.seen || s < w.first {
@@ -348,8 +372,8 @@ pub fn judge_use(
         }
         return;
     }
-    let home_addr = w.addrs.contains(&f.addr);
-    let home_tool = f.tool != 0 && w.tools.contains(&f.tool);
+    let home_addr = w.addrs.contains(&code);
+    let home_tool = tool != 0 && w.tools.contains(&tool);
     let instance = is_instance_session(n, delivered);
     let before = w;
     if w.knows_nothing() || (instance && w.addrs[0] == 0) {
@@ -408,7 +432,7 @@ fn push_tool(out: &mut String, id: u32, names: &Names) {
 fn push_home(out: &mut String, w: &Watch, names: &Names, tools: bool) {
     for (i, a) in w.addrs.iter().filter(|a| **a != 0).enumerate() {
         out.push_str(if i == 0 { "" } else { " and " });
-        write_addr(out, *a);
+        write_home_addr(out, *a);
     }
     if w.addrs[0] == 0 {
         out.push_str("no address yet");
@@ -417,7 +441,7 @@ fn push_home(out: &mut String, w: &Watch, names: &Names, tools: bool) {
         out.push_str(" with ");
         for (i, t) in w.tools.iter().filter(|t| **t != 0).enumerate() {
             out.push_str(if i == 0 { "" } else { " and " });
-            push_tool(out, *t, names);
+            push_tool(out, u32::from(*t), names);
         }
         if w.tools[0] == 0 {
             out.push_str("no agent");
@@ -461,7 +485,7 @@ fn why_concurrent(home: &Watch, f: &Facts, t: Epoch) -> String {
     s.push_str(" used the session at ");
     push_time(&mut s, t);
     s.push_str(" while ");
-    write_addr(&mut s, home.addrs[0]);
+    write_home_addr(&mut s, home.addrs[0]);
     s.push_str(" used it at ");
     push_time(&mut s, epoch(home.seen));
     use std::fmt::Write;

@@ -234,8 +234,8 @@ impl Lineage {
                     watch: {
                         let w = n.watch.get();
                         (w != Watch::default()).then_some([
-                            w.addrs[0],
-                            w.addrs[1],
+                            u64::from(w.addrs[0]),
+                            u64::from(w.addrs[1]),
                             u64::from(w.tools[0]),
                             u64::from(w.tools[1]),
                             u64::from(w.first) << 32 | u64::from(w.seen),
@@ -320,8 +320,8 @@ impl Lineage {
             n.released_unlinked.set(r.released_unlinked);
             if let Some([a0, a1, t0, t1, seen]) = r.watch {
                 n.watch.set(Watch {
-                    addrs: [a0, a1],
-                    tools: [t0 as u32, t1 as u32],
+                    addrs: [a0 as u32, a1 as u32],
+                    tools: [t0 as u16, t1 as u16],
                     first: (seen >> 32) as u32,
                     seen: seen as u32,
                 });

@@ -169,6 +169,15 @@ pub struct Cli {
     #[arg(long)]
     pub dedupe: bool,
 
+    /// Write only events with misuse signals (`ctail.signals`): a session used from another
+    /// address with another tool, instance credentials off their instance, use after a door was
+    /// closed, an attack tool's agent.
+    ///
+    /// Signals are judged on every event, written or not; what is left out counts as
+    /// filtered_out in --stats. Combines with --identity (both must keep an event).
+    #[arg(long)]
+    pub signals_only: bool,
+
     /// Keep the session table in FILE across restarts: loaded at start, saved at exit and every
     /// --checkpoint.
     ///
@@ -382,6 +391,7 @@ impl Cli {
             max_held_bytes: usize::try_from(self.max_held_bytes).unwrap_or(usize::MAX),
             settle: self.settle,
             dedupe: self.dedupe,
+            signals_only: self.signals_only,
             state: self.state,
             fresh_state: self.fresh_state,
             checkpoint: self.checkpoint,

@@ -54,6 +54,8 @@ pub struct Config {
     pub settle: Duration,
     /// Drop records whose eventID and recipient account were seen recently.
     pub dedupe: bool,
+    /// Write only events with misuse signals.
+    pub signals_only: bool,
     /// The session table kept across runs (locked while in use).
     pub state: Option<PathBuf>,
     /// Start with an empty table even if the state file exists.
@@ -97,6 +99,7 @@ impl Default for Config {
             max_held_bytes: 64 << 20,
             settle: Duration::ZERO,
             dedupe: false,
+            signals_only: false,
             state: None,
             fresh_state: false,
             checkpoint: Duration::from_secs(5 * 60),

@@ -13,6 +13,7 @@ use crate::output::view::{self, View};
 use crate::output::{Output, Reject, Reporter};
 use crate::session::creators::event_id_key;
 use crate::session::evidence::Call;
+use crate::session::misuse::{self, Facts, Signal};
 use crate::session::node::Evidence;
 use crate::session::node::{Confidence, Node};
 use crate::session::persist::{HeldRec, SnapshotError};
@@ -111,6 +112,12 @@ pub struct Sink<W: Write> {
     released: Vec<Held>,
     /// Held events pushed out to make room (reused).
     overflow: Vec<Held>,
+    /// The misuse signals of the call being written (reused), `--signals-only`, and the counts
+    /// `--stats` reports: per signal name (in [`misuse::NAMES`] order), and events flagged.
+    signals: Vec<Signal>,
+    signals_only: bool,
+    signal_counts: [u64; misuse::NAMES.len()],
+    flagged: u64,
 }
 
 impl<W: Write> Sink<W> {
@@ -178,6 +185,10 @@ impl<W: Write> Sink<W> {
             linked: Vec::new(),
             released: Vec::new(),
             overflow: Vec::new(),
+            signals: Vec::new(),
+            signals_only: config.signals_only,
+            signal_counts: [0; misuse::NAMES.len()],
+            flagged: 0,
         };
         // Events a signal left held in the state: they wait again, for their creators.
         for h in kept {
@@ -371,8 +382,11 @@ impl<W: Write> Sink<W> {
         let source_identity = ev.user_identity.session_context.source_identity.get();
         self.resolve(&att);
         let text = &rec.text.as_bytes()[..rec.splice];
+        let mut signals = std::mem::take(&mut self.signals);
+        self.lineage.signals(&att, &self.chain, &mut signals);
         let hold = self
             .hold_reason(event_time)
+            .or_else(|| self.hold_signal(&signals))
             .filter(|_| self.hold.fits(text.len()));
         match hold {
             Some((waits_for, not_before)) => {
@@ -387,8 +401,9 @@ impl<W: Write> Sink<W> {
                 };
                 self.hold_push(held)?;
             }
-            None => self.write(text, Some(ev), &att, source_identity)?,
+            None => self.write_judged(text, Some(ev), &att, source_identity, &signals)?,
         }
+        self.signals = signals;
         // The sessions this event linked: what waited for them goes out now, after it.
         self.lineage.take_linked(&mut self.linked);
         if !self.linked.is_empty() {
@@ -451,6 +466,19 @@ impl<W: Write> Sink<W> {
             }
         }
         (waits_for != 0 || not_before != Epoch::MIN).then_some((waits_for, not_before))
+    }
+
+    /// A call flagged as another party's use of a session young enough that a second creator
+    /// of it (a collision: two people handed one session, each with their own address and tool)
+    /// could still be on its way waits until it could no longer come, and is judged again then.
+    fn hold_signal(&self, signals: &[Signal]) -> Option<(u64, Epoch)> {
+        if !signals.iter().any(|s| misuse::COLLISION_PRONE.contains(&s.name)) || self.hold.window_secs() <= 0
+        {
+            return None;
+        }
+        let created = self.chain.hops.first()?.node.created;
+        let settled = created.saturating_add(self.hold.window_secs());
+        (self.hold.watermark() <= settled).then_some((0, settled))
     }
 
     /// Holds an event; what had to make room for it goes out as it stands.
@@ -530,9 +558,38 @@ impl<W: Write> Sink<W> {
         att: &Attribution,
         source_identity: Option<&str>,
     ) -> Result<(), Error> {
-        // Outside the window: learned from (above), held and released as usual, not written.
+        // Judged on every call, written or not: a session's home is learned from all of them.
+        let mut signals = std::mem::take(&mut self.signals);
+        self.lineage.signals(att, &self.chain, &mut signals);
+        let result = self.write_judged(text, ev, att, source_identity, &signals);
+        self.signals = signals;
+        result
+    }
+
+    fn write_judged(
+        &mut self,
+        text: &[u8],
+        ev: Option<&Event<'_>>,
+        att: &Attribution,
+        source_identity: Option<&str>,
+        signals: &[Signal],
+    ) -> Result<(), Error> {
+        // Outside the window: learned from (above), judged, held and released as usual, not
+        // written.
         if !self.window.admits(att.call.time) {
             self.counts.outside_window += 1;
+            return Ok(());
+        }
+        if !signals.is_empty() {
+            self.flagged += 1;
+            for s in signals {
+                if let Some(i) = misuse::NAMES.iter().position(|n| *n == s.name) {
+                    self.signal_counts[i] += 1;
+                }
+            }
+        }
+        if self.signals_only && signals.is_empty() {
+            self.counts.filtered_out += 1;
             return Ok(());
         }
         if self.filtering {
@@ -555,6 +612,7 @@ impl<W: Write> Sink<W> {
             chain: &self.chain,
             session: self.chain.session.unwrap_or(att.session),
             source_identity,
+            signals,
         };
         let buf = self.out.buf();
         let start = buf.len();
@@ -666,8 +724,14 @@ impl<W: Write> Sink<W> {
             "edges": l.edges,
             "failed_creations": l.failed_creations,
             "collisions": l.collisions,
-                        "late_links": l.late_links,
+            "late_links": l.late_links,
             "links_refused": l.links_refused,
+            "events_flagged": self.flagged,
+            "signals": misuse::NAMES
+                .iter()
+                .zip(self.signal_counts)
+                .map(|(n, c)| (n.to_string(), serde_json::Value::from(c)))
+                .collect::<serde_json::Map<_, _>>(),
             "held_now": self.hold.len(),
             "held_max": h.held_max,
             "held_total": h.held_total,
@@ -722,6 +786,7 @@ fn persist(h: &Held, index: &mut impl Iterator<Item = u32>) -> HeldRec {
         waits_for: h.waits_for,
         event_time: h.event_time,
         not_before: h.not_before,
+        facts: [c.facts.addr, u64::from(c.facts.tool), c.facts.bits()],
     }
 }
 
@@ -750,6 +815,12 @@ fn unpersist(r: HeldRec, built: &[Rc<Node>]) -> Option<Held> {
                 key_may_differ: r.key_may_differ,
                 ocsf: r.ocsf,
                 ocsf_root_session: r.ocsf_root_session,
+                facts: Facts {
+                    addr: r.facts[0],
+                    tool: r.facts[1] as u32,
+                    ..Facts::default()
+                }
+                .with_bits(r.facts[2]),
             },
             minted: node(r.minted)?,
             minted_by: node(r.minted_by)?,

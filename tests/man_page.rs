@@ -54,6 +54,12 @@ fn man_page_documents_every_flag_and_annotation_field() {
         "sourceIdentity",
         "sourceIdentityMismatch",
         "truncated",
+        "signals",
+        "another\\-user",
+        "two\\-places\\-at\\-once",
+        "instance\\-credentials\\-elsewhere",
+        "used\\-after\\-revocation",
+        "attack\\-tool",
         "via",
         "eventID",
     ] {

@@ -8,6 +8,7 @@ use ctail_sim::{deliver, simulate, Config, Delivery, SimEvent, Truth};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+mod misuse;
 mod traps;
 
 /// Outcomes over a set of events whose truth has an origin.

@@ -18,6 +18,7 @@ mod real_data;
 mod recipes;
 mod shapes;
 mod shippers;
+mod signals;
 mod simulation;
 mod streaming;
 mod streams;

@@ -70,6 +70,7 @@ impl Gen {
                 kind: kind.to_owned(),
                 case,
             }),
+            misuse: None,
         };
         self.out.push(Raw { t, json, truth });
     }

@@ -10,6 +10,7 @@ mod ident;
 mod ids;
 mod json;
 mod machines;
+mod misuse;
 mod mint;
 mod org;
 mod people;
@@ -20,6 +21,7 @@ mod trail;
 mod traps;
 
 pub use deliver::{arrivals, deliver, delivery_order, Delivery};
+pub use misuse::Misuse;
 pub use trail::write_trail_files;
 
 use serde::{Deserialize, Serialize};
@@ -43,6 +45,8 @@ pub struct Config {
     /// Seconds the stream spans (default: the events at the usual rate, an hour at least). A
     /// long, sparse stream (days of a few events an hour) for backfill shards.
     pub span: Option<i64>,
+    /// Misuse ground truth to inject (issue 15), all off by default.
+    pub misuse: Misuse,
 }
 
 impl Default for Config {
@@ -57,6 +61,7 @@ impl Default for Config {
             traps: Traps::default(),
             start: 1_714_521_600, // 2024-05-01T00:00:00Z
             span: None,
+            misuse: Misuse::default(),
         }
     }
 }
@@ -226,6 +231,19 @@ pub struct Truth {
     /// The trap this event belongs to: made by (or minting) a session of an injected hard case.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub trap: Option<TrapTag>,
+    /// Misuse ground truth (issue 15): a call made with someone else's stolen credentials, or
+    /// one of a benign look-alike injected to try the signals (a person who moved).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub misuse: Option<MisuseTag>,
+}
+
+/// Which misuse case an event belongs to: `stolen-role` (a person's role session used by
+/// another party), `stolen-instance` (instance credentials used off the instance), or
+/// `moved` (the owner carrying on from a new address with the same tool), and the case number.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MisuseTag {
+    pub kind: String,
+    pub case: u32,
 }
 
 /// Which injected hard case an event belongs to: its kind (`saml-collision`, `recycled-root`,
@@ -299,6 +317,12 @@ pub fn simulate(cfg: &Config) -> Vec<SimEvent> {
             let p = g.rng.below(n_people);
             g.episode(p, t);
         }
+    }
+
+    if cfg.misuse.any() {
+        // After everything else, from its own random stream: a configuration without misuse
+        // simulates exactly the stream it did before.
+        misuse::inject(&mut g.out, &cfg.misuse, cfg.seed);
     }
 
     // Sort (time, insertion index) pairs rather than the large records themselves. The index

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: ctail-sim [--seed N] [--events N] [--collisions N] [--late SECS] [--dup RATE]
                  [--truth FILE] [--accounts N] [--people N] [--instances N] [--start UNIX_SECS]
                  [--traps N] [--trap NAME=N]... [--delivery-seed N] [--span SECS]
-                 [--trail-dir DIR]
+                 [--trail-dir DIR] [--misuse N]
 
 Writes one CloudTrail event per line to stdout, in eventTime order, or in a realistic
 arrival order when --late (max delay, e.g. 900) or --dup (duplicate rate, e.g. 0.01) is given.
@@ -21,7 +21,10 @@ session-token, spoofed-collision, recycled, root, owner-only, spoofed-source-ide
 juggling, mfa-across, console-shared, shared-names (N percent).
 --span SECS spreads the events over SECS seconds (default: 2,000 an hour).
 --trail-dir DIR writes S3 trail files (uncompressed .json, one per account, region and five
-minutes of arrival, named by delivery time under DIR/AWSLogs/...) instead of the stream.";
+minutes of arrival, named by delivery time under DIR/AWSLogs/...) instead of the stream.
+--misuse N injects N stolen role sessions, N stolen instance credentials and N people who
+move to a new address with the same tool (truth: `misuse`, kinds stolen-role,
+stolen-instance, moved).";
 
 struct Args {
     cfg: Config,
@@ -67,6 +70,7 @@ fn parse() -> Result<Args, String> {
             }
             "--truth" => a.truth = Some(val),
             "--delivery-seed" => a.delivery_seed = Some(val.parse().map_err(bad)?),
+            "--misuse" => a.cfg.misuse = ctail_sim::Misuse::every(val.parse().map_err(bad)?),
             "--traps" => a.cfg.traps = ctail_sim::Traps::every(val.parse().map_err(bad)?),
             "--trap" => {
                 let (name, n) = val

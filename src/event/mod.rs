@@ -286,6 +286,8 @@ lenient_struct! {
         recipient_account_id: Str<'a> = "recipientAccountId",
         shared_event_id: Str<'a> = "sharedEventID",
         session_credential_from_console: Str<'a> = "sessionCredentialFromConsole",
+        /// The call came through a VPC endpoint: from inside a VPC (misuse signals).
+        vpc_endpoint_id: Str<'a> = "vpcEndpointId",
         /// Our own annotation, when a record passes through ctail-filter twice.
         ctail: Option<&'a RawValue> = "ctail",
         /// Set by the reader, never read from input (no record has this key): `"ocsf"` when
@@ -462,6 +464,13 @@ lenient_struct! {
         name: Str<'a> = "name",
         duration_seconds: Str<'a> = "durationSeconds",
         target_principal: Str<'a> = "targetPrincipal",
+        // Doors closed on live sessions (misuse signals): UpdateAccessKey / DeleteAccessKey,
+        // DeleteUser, PutRolePolicy `AWSRevokeOlderSessions`.
+        access_key_id: Str<'a> = "accessKeyId",
+        user_name: Str<'a> = "userName",
+        status: Str<'a> = "status",
+        role_name: Str<'a> = "roleName",
+        policy_name: Str<'a> = "policyName",
     }
 }
 

@@ -10,10 +10,12 @@
 //!   "candidates": [ <origin>, ... ],                       (ambiguous only)
 //!   "sourceIdentity": "...", "sourceIdentityMismatch": true (when the call carries one)
 //!   "truncated": true                                      (chain longer than 64 hops)
+//!   "signals": [ {"signal": "another-user", "why": "..."} ] (misuse signals of this call)
 //! }
 //! ```
 //! Field names are what users script against: extend, never rename. The man page documents each.
 
+use crate::session::misuse::Signal;
 use crate::session::node::{Confidence, Node};
 use crate::session::resolve::Chain;
 
@@ -162,6 +164,23 @@ pub fn write_annotation(out: &mut Vec<u8>, session: u64, chain: &Chain, source_i
         out.extend_from_slice(b",\"truncated\":true");
     }
     out.push(b'}');
+}
+
+/// Writes `,"signals":[{"signal":…,"why":…},…]`: a call's misuse signals (see
+/// `session::misuse`), present only when there is something to say.
+pub fn write_signals(out: &mut Vec<u8>, signals: &[Signal]) {
+    out.extend_from_slice(b",\"signals\":[");
+    for (i, s) in signals.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"signal\":");
+        write_str(out, s.name);
+        out.extend_from_slice(b",\"why\":");
+        write_str(out, &s.why);
+        out.push(b'}');
+    }
+    out.push(b']');
 }
 
 /// Whether a session's sourceIdentity could name its reconstructed origin: equal to one of its

@@ -5,12 +5,13 @@
 //! alice  IAMUser arn:aws:iam::111122223333:user/alice
 //! │  own credentials  12 calls, 1 error  2024-05-01T00:00:00Z … 2024-05-01T00:09:00Z  s3 sts
 //! └─ ops  111122223333  [alice]  AssumeRole exact  3 calls …
-//!    └─ admin  444455556666  [botocore-session-1]  AssumeRole exact  5 calls …
+//!    └─ admin  444455556666  [botocore-session-1]  AssumeRole exact  5 calls …  signals: another-user ×2
 //! ```
 
 use super::activity::Activity;
 use super::text::{push_sanitized, short_name, Palette};
 use crate::event::Event;
+use crate::session::misuse::{self, Signal};
 use crate::session::node::Node;
 use crate::session::resolve::Chain;
 use crate::session::role_session_of;
@@ -22,6 +23,8 @@ use std::rc::Rc;
 struct Entry {
     node: Rc<Node>,
     activity: Activity,
+    /// Calls with each misuse signal, in [`misuse::NAMES`] order.
+    signals: [u32; misuse::NAMES.len()],
 }
 
 /// Per-session activity, bounded by the number of sessions it keeps.
@@ -52,7 +55,7 @@ impl Summary {
     }
 
     /// Counts one call made by `node` (as session `session`).
-    pub fn record(&mut self, node: &Rc<Node>, session: u64, ev: &Event<'_>) {
+    pub fn record(&mut self, node: &Rc<Node>, session: u64, ev: &Event<'_>, signals: &[Signal]) {
         if !self.entries.contains_key(&session) && self.entries.len() >= self.cap {
             self.left_out += 1;
             return;
@@ -60,7 +63,13 @@ impl Summary {
         let e = self.entries.entry(session).or_insert_with(|| Entry {
             node: Rc::clone(node),
             activity: Activity::default(),
+            signals: [0; misuse::NAMES.len()],
         });
+        for s in signals {
+            if let Some(i) = misuse::NAMES.iter().position(|n| *n == s.name) {
+                e.signals[i] += 1;
+            }
+        }
         e.activity.add(ev);
     }
 
@@ -250,6 +259,22 @@ impl Summary {
         }
         if more > 0 {
             out.extend_from_slice(format!(" +{more}").as_bytes());
+        }
+        let mut any = false;
+        for (i, name) in misuse::NAMES.iter().enumerate() {
+            let n: u32 = ids.iter().map(|id| self.entries[id].signals[i]).sum();
+            if n > 0 {
+                out.extend_from_slice(if any { b", ".as_slice() } else { b"  " });
+                if !any {
+                    out.extend_from_slice(p.bad.as_bytes());
+                    out.extend_from_slice(b"signals: ");
+                }
+                any = true;
+                out.extend_from_slice(format!("{name} ×{n}").as_bytes());
+            }
+        }
+        if any {
+            out.extend_from_slice(p.reset.as_bytes());
         }
     }
 }

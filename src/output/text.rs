@@ -2,12 +2,14 @@
 //!
 //! ```text
 //! 2024-05-01T00:00:05Z  alice ⇒ ops ⇒ 444455556666:admin  [botocore-session-1]  s3:GetObject  198.51.100.7
+//! 2024-05-01T00:07:00Z  alice ⇒ ops  [alice]  sts:GetCallerIdentity  198.51.100.66  !another-user,two-places-at-once
 //! ```
 //! Every string taken from an event is attacker-controlled (user agents, session names, error
 //! messages): control characters (C0, DEL, C1), and the bidirectional overrides that reorder
 //! what a terminal shows, are written escaped and never reach the terminal raw.
 
 use crate::event::Event;
+use crate::session::misuse::Signal;
 use crate::session::node::{Confidence, Kind, Node};
 use crate::session::resolve::Chain;
 use crate::session::role_session_of;
@@ -144,7 +146,7 @@ fn push_lineage(out: &mut Vec<u8>, chain: &Chain, p: &Palette) {
 }
 
 /// Writes one event as a line of text.
-pub fn write_line(out: &mut Vec<u8>, ev: &Event<'_>, chain: &Chain, p: &Palette) {
+pub fn write_line(out: &mut Vec<u8>, ev: &Event<'_>, chain: &Chain, signals: &[Signal], p: &Palette) {
     out.extend_from_slice(p.dim.as_bytes());
     push_sanitized(out, ev.time_str().unwrap_or("-"));
     out.extend_from_slice(p.reset.as_bytes());
@@ -187,6 +189,16 @@ pub fn write_line(out: &mut Vec<u8>, ev: &Event<'_>, chain: &Chain, p: &Palette)
     if !marker.is_empty() {
         out.extend_from_slice(colour.as_bytes());
         out.extend_from_slice(marker.as_bytes());
+        out.extend_from_slice(p.reset.as_bytes());
+    }
+    for (i, s) in signals.iter().enumerate() {
+        out.extend_from_slice(p.bad.as_bytes());
+        out.extend_from_slice(if i == 0 {
+            b"  !".as_slice()
+        } else {
+            b",".as_slice()
+        });
+        out.extend_from_slice(s.name.as_bytes());
         out.extend_from_slice(p.reset.as_bytes());
     }
     out.push(b'\n');

@@ -2,12 +2,13 @@
 //! configuration (as ripgrep's Standard, JSON and Summary printers are): a new format is a new
 //! file under `output/` and one line in [`for_format`].
 
-use super::annotate::AnnotationCache;
+use super::annotate::{write_signals, AnnotationCache};
 use super::graph::Graph;
 use super::summary::Summary;
 use super::text::{write_line, Palette};
 use crate::config::Format;
 use crate::event::{decode, Event};
+use crate::session::misuse::Signal;
 use crate::session::resolve::Chain;
 use crate::session::Attribution;
 
@@ -23,6 +24,8 @@ pub struct Call<'a> {
     /// The annotation's `session`.
     pub session: u64,
     pub source_identity: Option<&'a str>,
+    /// Misuse signals on this call (per call: never cached with the chain's annotation).
+    pub signals: &'a [Signal],
 }
 
 /// A printer.
@@ -68,6 +71,12 @@ impl View for Json {
         out.push(b',');
         self.annotations
             .write(out, call.session, call.chain, call.source_identity);
+        if !call.signals.is_empty() {
+            // The cached annotation ends with its `}`: the call's own signals go inside it.
+            out.pop();
+            write_signals(out, call.signals);
+            out.push(b'}');
+        }
         out.extend_from_slice(b"}\n");
         true
     }
@@ -80,7 +89,9 @@ struct Text {
 
 impl View for Text {
     fn event(&mut self, out: &mut Vec<u8>, call: &Call<'_>) -> bool {
-        with_event(call, |ev| write_line(out, ev, call.chain, &self.palette));
+        with_event(call, |ev| {
+            write_line(out, ev, call.chain, call.signals, &self.palette)
+        });
         true
     }
 }
@@ -95,7 +106,7 @@ impl View for SummaryView {
     fn event(&mut self, _out: &mut Vec<u8>, call: &Call<'_>) -> bool {
         if let Some(node) = &call.att.node {
             let summary = &mut self.summary;
-            with_event(call, |ev| summary.record(node, call.session, ev));
+            with_event(call, |ev| summary.record(node, call.session, ev, call.signals));
         }
         false
     }
@@ -128,11 +139,10 @@ impl View for GraphView {
             .or(call.chain.origin.as_ref())
             .or(call.att.node.as_ref());
         if let Some(node) = node {
-            // Issue 15 (misuse signals): pass the call's signal names here, once the
-            // attribution carries them; the graph marks their sessions.
-            let signals: &[&str] = &[];
+            // The graph marks the sessions of flagged calls (rare: a list only then).
+            let names: Vec<&str> = call.signals.iter().map(|s| s.name).collect();
             let graph = &mut self.graph;
-            with_event(call, |ev| graph.record(node, ev, signals));
+            with_event(call, |ev| graph.record(node, ev, &names));
         }
         if let Some(minted) = &call.att.minted {
             self.graph.minted(minted);

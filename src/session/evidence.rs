@@ -8,6 +8,7 @@
 //! EC2's delivery marks) before it may be named. A creator that contradicts the call is not its
 //! creator: when none agrees, the call belongs to another session, whose creator is unknown.
 
+use super::misuse::{addr_code, Facts};
 use super::node::{Edge, Evidence, Kind, Node, Via};
 use super::table::{opt_id, stable_id};
 use crate::event::Event;
@@ -38,6 +39,8 @@ pub struct Call {
     /// Read from OCSF, a root caller with temporary credentials: without `assumedRoot` (dropped
     /// by the mapping) root's own session and an AssumeRoot task session look alike.
     pub ocsf_root_session: bool,
+    /// Where from and with what, for misuse signals (the attack verdict is set by the engine).
+    pub facts: Facts,
 }
 
 impl Call {
@@ -47,6 +50,8 @@ impl Call {
         let ctx = &ui.session_context;
         let federated = ui.kind.get() == Some("FederatedUser");
         let ocsf = ev.shape.get() == Some(crate::input::envelope::ocsf::SHAPE);
+        let agent = ev.user_agent.get();
+        let addr = ev.source_ip.get().map_or(0, addr_code);
         Call {
             look: Evidence {
                 key: opt_key(ui.access_key_id.get()),
@@ -70,6 +75,14 @@ impl Call {
                 && ui.kind.get() == Some("Root")
                 && (ctx.attributes.creation_date.get().is_some()
                     || ui.access_key_id.get().is_some_and(|k| k.starts_with("ASIA"))),
+            facts: Facts {
+                addr,
+                tool: 0, // set by the engine, from its cache of agents
+                behalf: ui.invoked_by.get().is_some() || agent == Some("AWS Internal"),
+                endpoint: ev.vpc_endpoint_id.get().is_some(),
+                failed: ev.error_code.get().is_some(),
+                attack: 0,
+            },
         }
     }
 

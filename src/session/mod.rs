@@ -7,7 +7,9 @@
 
 pub mod caller;
 pub mod creators;
+pub mod doors;
 pub mod evidence;
+pub mod misuse;
 pub mod node;
 pub mod persist;
 pub mod resolve;
@@ -71,6 +73,9 @@ pub struct Lineage {
     /// Holding is on: a role owner's copy of a cross-account call waits for the caller's own
     /// copy instead of being guessed by principal id at once.
     pub defer_guesses: bool,
+    /// Doors closed on live sessions, and the strings misuse signals quote.
+    pub(crate) doors: doors::Doors,
+    pub(crate) names: misuse::Names,
 }
 
 impl Lineage {
@@ -82,12 +87,18 @@ impl Lineage {
             warnings: Vec::new(),
             linked: Vec::new(),
             defer_guesses: false,
+            doors: doors::Doors::default(),
+            names: misuse::Names::default(),
         }
     }
 
     /// Attributes one event, recording the sessions it mints.
     pub fn process(&mut self, ev: &Event<'_>) -> Attribution {
-        let call = Call::of(ev);
+        let mut call = Call::of(ev);
+        if let Some(agent) = ev.user_agent.get().filter(|a| !a.is_empty()) {
+            (call.facts.tool, call.facts.attack) = self.names.agent(call.look.agent, agent);
+        }
+        self.doors.observe(ev, call.time);
         let (now, evidence) = (call.time, call.look);
         let ui = &ev.user_identity;
         let switched = self.switch_role(ev, now, evidence);
@@ -110,6 +121,15 @@ impl Lineage {
                 n.matched_source_identity.set(true);
             }
         }
+        if let (Some(m), Some(t)) = (&minted, now) {
+            // The creating call says where the session begins: its home, before any call of it.
+            let f = &call.facts;
+            if f.addr != 0 && !f.behalf && m.creators.borrow().len() == 1 {
+                let mut w = m.watch.get();
+                w.learn(f.addr, f.tool, t);
+                m.watch.set(w);
+            }
+        }
         let minted_by = minted.as_ref().and_then(|m| {
             let key = creators::event_key(ev);
             m.creators
@@ -124,6 +144,21 @@ impl Lineage {
             call,
             minted_by,
             minted,
+        }
+    }
+
+    /// The misuse signals of a call about to be written, its lineage resolved into `chain`
+    /// (`out` is cleared first; nothing is allocated unless something fires).
+    pub fn signals(&mut self, att: &Attribution, chain: &resolve::Chain, out: &mut Vec<misuse::Signal>) {
+        out.clear();
+        let (c, f) = (&att.call, &att.call.facts);
+        let Some(t) = c.time else { return };
+        if let Some(session) = chain.hops.first().map(|h| &h.node) {
+            misuse::judge_use(session, chain, f, c.delivered, t, &self.names, out);
+            self.doors.judge(chain, t, f.failed, out);
+        }
+        if f.attack != 0 {
+            out.push(misuse::attack_signal(f, &self.names));
         }
     }
 

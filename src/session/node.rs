@@ -4,6 +4,7 @@
 //! ancestors, so a session minted from an evicted one still knows its origin. A node with several
 //! creators is a collision (§6 of CLOUDTRAIL.md): which one made a given call is decided per call.
 
+use super::misuse::Watch;
 use crate::time::Epoch;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -230,6 +231,8 @@ pub struct Node {
     pub matched_source_identity: Cell<bool>,
     /// Released `unlinked` once: its later events are not held again.
     pub released_unlinked: Cell<bool>,
+    /// Where and with what this session is normally used (misuse signals).
+    pub watch: Cell<Watch>,
 }
 
 impl Via {
@@ -267,6 +270,7 @@ impl Node {
             matched: Cell::new(false),
             matched_source_identity: Cell::new(false),
             released_unlinked: Cell::new(false),
+            watch: Cell::new(Watch::default()),
         }
     }
 

@@ -2,6 +2,8 @@
 //! children (so loading is one pass and never meets an unknown parent), and every index entry in
 //! least-recently-used order (so reloading restores recency as well as content).
 
+use super::doors::Door;
+use super::misuse::Watch;
 use super::node::{Confidence, Edge, Evidence, Extra, Kind, Node, Reason, Via};
 use super::table::{Grant, IcName, Recent, Table};
 use super::Lineage;
@@ -28,6 +30,9 @@ pub struct Snapshot {
     /// if their creators arrive then.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held: Vec<HeldRec>,
+    /// Doors closed on live sessions (misuse signals).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub doors: Vec<Door>,
 }
 
 /// A held event, as the state file keeps it; nodes are indices into `nodes`.
@@ -52,6 +57,9 @@ pub struct HeldRec {
     pub waits_for: u64,
     pub event_time: i64,
     pub not_before: i64,
+    /// Misuse facts: address code, tool id, flag bits (absent in files of older versions).
+    #[serde(default)]
+    pub facts: [u64; 3],
 }
 
 #[derive(Serialize, Deserialize)]
@@ -76,6 +84,9 @@ pub struct NodeRec {
     matched_source_identity: bool,
     released_unlinked: bool,
     edges: Vec<EdgeRec>,
+    /// Where and with what the session is normally used: addresses, tools, last seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    watch: Option<[u64; 5]>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -225,6 +236,16 @@ impl Lineage {
                     matched: n.matched.get(),
                     matched_source_identity: n.matched_source_identity.get(),
                     released_unlinked: n.released_unlinked.get(),
+                    watch: {
+                        let w = n.watch.get();
+                        (w != Watch::default()).then_some([
+                            u64::from(w.addrs[0]),
+                            u64::from(w.addrs[1]),
+                            u64::from(w.tools[0]),
+                            u64::from(w.tools[1]),
+                            u64::from(w.first) << 32 | u64::from(w.seen),
+                        ])
+                    },
                     edges,
                 });
                 index.insert(key, nodes.len() as u32 - 1);
@@ -280,6 +301,7 @@ impl Lineage {
             ic_names,
             pairs,
             held: Vec::new(),
+            doors: self.doors.list.iter().cloned().collect(),
         };
         (snap, extra)
     }
@@ -301,6 +323,14 @@ impl Lineage {
             n.created = r.created;
             n.expires.set(r.expires);
             n.released_unlinked.set(r.released_unlinked);
+            if let Some([a0, a1, t0, t1, seen]) = r.watch {
+                n.watch.set(Watch {
+                    addrs: [a0 as u32, a1 as u32],
+                    tools: [t0 as u16, t1 as u16],
+                    first: (seen >> 32) as u32,
+                    seen: seen as u32,
+                });
+            }
             if let Some([provider, user_id, instance, principal_id, alias]) = r.extra {
                 n.extra = Some(Box::new(Extra {
                     provider: provider.map(Into::into),
@@ -379,6 +409,7 @@ impl Lineage {
         for (k, i, s) in snap.pairs {
             t.pairs.put(k, (get(&built, i)?, s));
         }
+        self.doors.list = snap.doors.into_iter().collect();
         Ok(built)
     }
 }

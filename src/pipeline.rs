@@ -42,6 +42,9 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
     let _lock = (config.state.as_ref())
         .map(|p| crate::state::lock(p).map_err(|e| Error::State(p.clone(), e)))
         .transpose()?;
+    if config.quiet {
+        crate::input::envelope::siem::keep_quiet();
+    }
     let signal = signals()?;
     let usr1 = summary_requests()?;
     let mut sink = Sink::from_config(config, out)?;

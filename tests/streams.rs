@@ -130,6 +130,22 @@ fn a_siem_export_without_the_raw_record_is_rejected_with_one_note() {
     );
 }
 
+/// `--quiet` silences the note too, as every other message; the records are still rejected.
+#[test]
+fn quiet_silences_the_siem_note() {
+    let dir = scratch("siem-quiet");
+    let reject = dir.join("rejected.ndjson");
+    let got = run_file(
+        &streams().join("siem-normalised.ndjson"),
+        &["--quiet", "--reject", reject.to_str().unwrap()],
+    );
+    assert_eq!(got.stderr, "", "{}", got.stderr);
+    assert_eq!(
+        read_lines(&reject),
+        read_lines(&streams().join("siem-normalised.ndjson"))
+    );
+}
+
 /// Each event's origin (type and ARN or name), `None` when unlinked or ambiguous.
 fn origins(run: &Run) -> Vec<Option<(String, String)>> {
     run.json()

@@ -94,6 +94,11 @@ impl<'a> Fields<'a> {
 
 static TOLD: AtomicBool = AtomicBool::new(false);
 
+/// `--quiet`: the note is not written (as no other message is). Set before reading starts.
+pub(crate) fn keep_quiet() {
+    TOLD.store(true, Ordering::Relaxed);
+}
+
 /// Says once per process how to export the raw record instead.
 pub fn tell_how_to_export(siem: &str) {
     if TOLD.swap(true, Ordering::Relaxed) {

@@ -245,21 +245,13 @@ fn a_python_producer_is_read_as_it_prints() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while std::fs::read_to_string(&out_path).unwrap().lines().count() < 1 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the event a running Python producer printed never came out"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(143));
-    assert_eq!(std::fs::read_to_string(&out_path).unwrap().lines().count(), 1);
+    let lines = || std::fs::read_to_string(&out_path).unwrap().lines().count();
+    wait_until(
+        "the event a running Python producer printed never came out",
+        || lines() >= 1,
+    );
+    terminate(child);
+    assert_eq!(lines(), 1);
 }
 
 /// The producer is stopped as Ctrl-C would stop it (SIGINT), which `aws logs tail --follow`
@@ -286,22 +278,8 @@ fn the_producer_is_stopped_as_ctrl_c_would_stop_it() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while !started_file.exists() {
-        assert!(started.elapsed() < Duration::from_secs(20), "never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(143),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    wait_until("never started", || started_file.exists());
+    let out = terminate(child);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).lines().count(),
         8,
@@ -328,11 +306,22 @@ fn a_producer_that_ignores_sigint_is_terminated() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    wait_until("never started", || started_file.exists());
+    let out = terminate(child);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 8);
+}
+
+/// Waits (20 s at most) until `done` says so.
+fn wait_until(what: &str, done: impl Fn() -> bool) {
     let started = Instant::now();
-    while !started_file.exists() {
-        assert!(started.elapsed() < Duration::from_secs(20), "never started");
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(20), "{what}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// SIGTERM to `child`, then its output once it has ended; the status must be 143.
+fn terminate(child: std::process::Child) -> std::process::Output {
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -344,7 +333,7 @@ fn a_producer_that_ignores_sigint_is_terminated() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 8);
+    out
 }
 
 /// python3's path, or `None` with a notice that the test is skipped.

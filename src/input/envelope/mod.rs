@@ -475,7 +475,7 @@ mod tests {
         use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(data.as_bytes()).unwrap();
-        let b64 = base64_for_tests(&gz.finish().unwrap());
+        let b64 = super::subscription::tests::b64(&gz.finish().unwrap());
         let lambda = format!(r#"{{"awslogs":{{"data":"{b64}"}}}}"#);
         assert_eq!(
             records(&lambda),
@@ -489,24 +489,6 @@ mod tests {
             records(r#"{"messageType":"DATA_MESSAGE","logEvents":5}"#),
             ["bad: malformed envelope: logEvents is not an array"]
         );
-    }
-
-    fn base64_for_tests(bytes: &[u8]) -> String {
-        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut s = String::new();
-        for c in bytes.chunks(3) {
-            let n = (u32::from(c[0]) << 16)
-                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-                | u32::from(*c.get(2).unwrap_or(&0));
-            for k in 0..4 {
-                s.push(if k <= c.len() {
-                    A[(n >> (18 - 6 * k)) as usize & 63] as char
-                } else {
-                    '='
-                });
-            }
-        }
-        s
     }
 
     #[test]

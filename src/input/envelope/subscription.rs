@@ -400,7 +400,7 @@ impl Unwrapper {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::io::Write;
 
@@ -410,7 +410,7 @@ mod tests {
         e.finish().unwrap()
     }
 
-    fn b64(bytes: &[u8]) -> String {
+    pub(in crate::input::envelope) fn b64(bytes: &[u8]) -> String {
         const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut s = String::new();
         for c in bytes.chunks(3) {

@@ -409,19 +409,7 @@ const INCIDENT_EXAMPLE: &str =
 
 /// Runs `script` with sh in the repository root, ctail-filter first on the PATH.
 fn sh(script: &str) {
-    let bin_dir = Path::new(bin()).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("PATH", path)
-        .output()
-        .unwrap();
+    let out = sh_in_root(script);
     assert!(
         out.status.success(),
         "{script}: {}",

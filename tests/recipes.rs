@@ -12,19 +12,7 @@ fn readme() -> String {
 
 /// Runs `script` with sh in the repository root, with ctail-filter first on the PATH.
 fn sh(script: &str) -> (String, i32) {
-    let bin_dir = Path::new(bin()).parent().unwrap();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("PATH", path)
-        .output()
-        .unwrap();
+    let out = sh_in_root(script);
     (
         String::from_utf8(out.stdout).unwrap(),
         out.status.code().unwrap_or(-1),

@@ -30,15 +30,6 @@ fn installed(program: &str) -> Option<String> {
     }
 }
 
-/// PATH with ctail-filter's directory first, as the configurations call it by name.
-fn path_with_ctail() -> String {
-    format!(
-        "{}:{}",
-        Path::new(bin()).parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
 /// Runs `command` in the repository root with ctail-filter on the PATH; its stdout and stderr
 /// (through files: a pipe nobody reads until the end would stall it), and its status (None:
 /// killed after `limit`).

@@ -162,3 +162,24 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&p).expect("scratch dir");
     p
 }
+
+/// PATH with ctail-filter's directory first, for scripts and shipper configurations that call it
+/// by name.
+pub fn path_with_ctail() -> String {
+    format!(
+        "{}:{}",
+        Path::new(bin()).parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// Runs `script` with sh in the repository root, ctail-filter first on the PATH.
+pub fn sh_in_root(script: &str) -> std::process::Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PATH", path_with_ctail())
+        .output()
+        .unwrap()
+}

@@ -303,3 +303,64 @@ proptest! {
         fast_agrees(&format!("{{{}}}", tokens.concat()))?;
     }
 }
+
+/// What the unwrapper makes of `text`: each record's bytes up to its annotation and its decoded
+/// fields, or each bad piece's error.
+fn unwrapped(text: &str) -> Vec<String> {
+    use ctail_filter::decode::{field_values, Item, Unwrapper};
+    let mut out = Vec::new();
+    Unwrapper::default().each(text.as_bytes(), &mut |item| match item {
+        Item::Record(r) => out.push(format!("{} {:?}", &r.text[..r.splice], field_values(r.event))),
+        Item::Bad { error, .. } => out.push(format!("bad: {error}")),
+        Item::Skipped => out.push("skipped".into()),
+    });
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// S3 trail files (`{"Records":[` first) are read in one pass of their own: on valid JSON it
+    /// gives what the general way gives (the same text after a space), and on broken JSON only
+    /// records that are in the file, in its order.
+    #[test]
+    fn trail_files_read_as_the_general_way_reads_them(
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, prop::sample::select(
+            b"{}[]\":,\\/0123456789-e tfnu\x01 ".to_vec())), 0..3),
+    ) {
+        // Real records, and valid ones the scanner leaves to serde_json (an escaped key, an
+        // earlier annotation, not an object).
+        let mut records = real_records();
+        records.truncate(20);
+        records.extend([
+            r#"{"eventVersion":"1.08","event\u004eame":"Escaped"}"#.to_string(),
+            r#"{"eventVersion":"1.08","eventName":"Again","ctail":{"origin":null}}"#.to_string(),
+            "[1]".to_string(),
+        ]);
+        let elements: Vec<&str> = picks.iter().map(|p| p.get(&records).as_str()).collect();
+        let mut bytes = format!(r#"{{"Records":[{}]}}"#, elements.join(",")).into_bytes();
+        for (at, op, c) in edits {
+            let i = at.index(bytes.len() + 1);
+            match op {
+                0 if i < bytes.len() => bytes[i] = c,
+                1 if i < bytes.len() => { bytes.remove(i); }
+                _ => bytes.insert(i, c),
+            }
+        }
+        let Ok(text) = std::str::from_utf8(&bytes) else { return Ok(()) };
+        let got = unwrapped(text);
+        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+            prop_assert_eq!(&got, &unwrapped(&format!(" {text}")), "{}", text);
+        } else {
+            // Broken: whatever comes out as a record is an element of the file, in order.
+            let mut rest = text;
+            for g in got.iter().filter(|g| !g.starts_with("bad: ")) {
+                let record = g.split(' ').next().unwrap_or_default();
+                let at = rest.find(record);
+                prop_assert!(at.is_some(), "{} is not in what is left of {}", g, text);
+                rest = &rest[at.unwrap_or(0) + record.len()..];
+            }
+        }
+    }
+}

@@ -16,6 +16,7 @@
 use super::Str;
 use crate::json::{self, hex4};
 use std::borrow::Cow;
+use std::ops::Range;
 
 /// The scanner gives up; serde_json decides.
 #[derive(Debug, PartialEq, Eq)]
@@ -256,6 +257,88 @@ impl<'a> Scanner<'a> {
                 levels -= 1;
             }
         }
+    }
+}
+
+/// The elements of `{"KEY":[…]}` (an S3 trail file), each decoded where it stands: one pass over
+/// the bytes, where finding the elements first and decoding them after would be two.
+pub(crate) struct Elements<'a> {
+    sc: Scanner<'a>,
+    /// An element was read: a `,` or the `]` comes next.
+    after_element: bool,
+    closed: bool,
+}
+
+/// One step through [`Elements`].
+pub(crate) enum Element<T> {
+    /// An element, decoded, and where it is.
+    Decoded(Range<usize>, T),
+    /// The scanner gave up on the element that starts here: the caller reads it its own way and
+    /// then calls [`Elements::resume`] after it (or stops, when it is broken).
+    GaveUp(usize),
+    /// No element, `,` nor `]` where one must be: the array is broken from here on.
+    Broken(usize),
+}
+
+impl<'a> Elements<'a> {
+    /// At the first element of `text`'s `"KEY":[`, when `text` starts so.
+    pub(crate) fn new(text: &'a str, key: &str) -> Option<Self> {
+        let mut sc = Scanner::new(text);
+        if sc.peek() != Some(b'{') || !sc.enter_object().ok()? || sc.key().ok()? != key {
+            return None;
+        }
+        if sc.peek() != Some(b'[') {
+            return None;
+        }
+        sc.pos += 1;
+        sc.depth += 1;
+        Some(Elements {
+            sc,
+            after_element: false,
+            closed: false,
+        })
+    }
+
+    /// The next element, or `None` once the array has closed.
+    pub(crate) fn next<T: Scan<'a>>(&mut self) -> Option<Element<T>> {
+        if self.closed {
+            return None;
+        }
+        let sc = &mut self.sc;
+        match sc.peek() {
+            Some(b']') => {
+                sc.pos += 1;
+                sc.depth -= 1;
+                self.closed = true;
+                return None;
+            }
+            Some(b',') if self.after_element => sc.pos += 1,
+            _ if self.after_element => return Some(Element::Broken(sc.pos)),
+            _ => {}
+        }
+        if sc.peek().is_none() {
+            return Some(Element::Broken(sc.pos));
+        }
+        let start = sc.pos;
+        self.after_element = true;
+        let depth = sc.depth;
+        match T::scan(sc) {
+            Ok(value) => Some(Element::Decoded(start..sc.pos, value)),
+            Err(Bail) => {
+                sc.depth = depth;
+                Some(Element::GaveUp(start))
+            }
+        }
+    }
+
+    /// Goes on after an element the caller read itself, which ended at `end`.
+    pub(crate) fn resume(&mut self, end: usize) {
+        self.sc.pos = end;
+    }
+
+    /// What follows the array's `]`: `}` and whitespace in a trail file.
+    pub(crate) fn rest(&self) -> &'a str {
+        &self.sc.text[self.sc.pos..]
     }
 }
 

@@ -13,6 +13,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 mod fast;
+pub(crate) use fast::{Element, Elements};
 
 /// A string field: absent, `null`, `""` or of another type all read as `None` through [`Str::get`].
 /// Integers and booleans are kept as their text (account ids arrive as numbers in some sources).

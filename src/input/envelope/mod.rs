@@ -19,10 +19,16 @@ pub mod siem;
 pub mod subscription;
 
 use super::scan::{self, minify_into};
-use crate::event::{decode, Event, Skip};
+use crate::event::{decode, Element, Elements, Event, Skip};
 use crate::json;
 use serde_json::value::RawValue;
 use std::fmt;
+
+/// How CloudTrail begins every S3 trail file.
+const TRAIL_FILE: &str = "{\"Records\":[";
+
+/// What is left of a trail file from where it breaks.
+const BROKEN_TRAIL_FILE: RecordError = RecordError::BadEnvelope("Records is broken from here on");
 
 /// Envelopes within envelopes deeper than this are not unwrapped.
 const MAX_LEVELS: usize = 4;
@@ -137,18 +143,27 @@ impl Unwrapper {
     }
 
     fn value(&mut self, bytes: &[u8], level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.text(text, level, visit),
+            Err(_) => visit(Item::Bad {
+                bytes,
+                error: RecordError::InvalidUtf8,
+            }),
+        }
+    }
+
+    /// [`Unwrapper::value`] of bytes known to be UTF-8.
+    fn text(&mut self, text: &str, level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) {
+        let bytes = text.as_bytes();
         if level >= MAX_LEVELS {
             return visit(Item::Bad {
                 bytes,
                 error: RecordError::TooDeep,
             });
         }
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            return visit(Item::Bad {
-                bytes,
-                error: RecordError::InvalidUtf8,
-            });
-        };
+        if text.starts_with(TRAIL_FILE) && self.trail_file(text, level, visit) {
+            return;
+        }
         // CloudWatch Logs writes messageType first: a payload of hundreds of records is read in
         // one pass here instead of first being scanned as a record that it is not.
         if text.starts_with(subscription::PREFIX) {
@@ -157,7 +172,7 @@ impl Unwrapper {
             while let Some(end) = subscription::first_of_several(rest) {
                 let (one, more) = rest.split_at(end);
                 if !self.data_message(one, level, visit) {
-                    self.value(one.as_bytes(), level, visit); // holds no seam: no recursion
+                    self.text(one, level, visit); // holds no seam: no recursion
                 }
                 rest = more;
             }
@@ -165,7 +180,7 @@ impl Unwrapper {
                 return;
             }
             if rest.len() < text.len() {
-                return self.value(rest.as_bytes(), level, visit);
+                return self.text(rest, level, visit);
             }
         }
         if text.starts_with('[') {
@@ -222,7 +237,7 @@ impl Unwrapper {
         }
         if let Some(detail) = event.detail {
             // EventBridge: the record is `detail`, written as it came.
-            return self.value(detail.get().as_bytes(), level + 1, visit);
+            return self.text(detail.get(), level + 1, visit);
         }
         if let Some(lit) = event.payload.or(event.cloud_trail_event) {
             // kcat's `payload` and lookup-events' `CloudTrailEvent` hold the record as a string.
@@ -301,12 +316,27 @@ impl Unwrapper {
     /// Values one after another, each read as a value of its own; what cannot be read is one bad
     /// piece.
     fn concatenated(&mut self, text: &str, level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) {
+        self.concatenated_from(text, 0, level, visit);
+    }
+
+    /// [`Unwrapper::concatenated`], the first `skip` values already read (their errors keep
+    /// their columns in the whole line).
+    fn concatenated_from(
+        &mut self,
+        text: &str,
+        skip: usize,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) {
         let mut values = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+        for _ in 0..skip {
+            values.next();
+        }
         loop {
             let at = values.byte_offset();
             match values.next() {
                 None => return,
-                Some(Ok(raw)) => self.value(raw.get().as_bytes(), level + 1, visit),
+                Some(Ok(raw)) => self.text(raw.get(), level + 1, visit),
                 Some(Err(e)) => {
                     let rest = text[at..].trim_start().as_bytes();
                     return visit(Item::Bad {
@@ -336,24 +366,114 @@ impl Unwrapper {
 
     fn elements(&mut self, items: &[&RawValue], level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) {
         for item in items {
-            let raw = item.get().as_bytes();
-            if raw.first() != Some(&b'{') {
-                visit(Item::Bad {
-                    bytes: raw,
-                    error: RecordError::BadEnvelope("array element is not an object"),
-                });
-                continue;
-            }
-            if memchr::memchr2(b'\n', b'\r', raw).is_some() {
-                // A pretty-printed container: each record is joined onto one line.
-                let mut buf = self.take(level);
-                minify_into(raw, &mut buf);
-                self.value(&buf, level + 1, visit);
-                self.put(level, buf);
-            } else {
-                self.value(raw, level + 1, visit);
+            self.element(item.get(), level, visit);
+        }
+    }
+
+    /// One element of an envelope's array.
+    fn element(&mut self, raw: &str, level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) {
+        if !raw.starts_with('{') {
+            return visit(Item::Bad {
+                bytes: raw.as_bytes(),
+                error: RecordError::BadEnvelope("array element is not an object"),
+            });
+        }
+        if memchr::memchr2(b'\n', b'\r', raw.as_bytes()).is_some() {
+            // A pretty-printed container: each record is joined onto one line.
+            let mut buf = self.take(level);
+            minify_into(raw.as_bytes(), &mut buf);
+            self.value(&buf, level + 1, visit);
+            self.put(level, buf);
+        } else {
+            self.text(raw, level + 1, visit);
+        }
+    }
+
+    /// An S3 trail file as CloudTrail writes it, `{"Records":[…]}` on one line: each record
+    /// decoded where it stands, in one pass. Trail files are most of a backfill's bytes, and the
+    /// general way reads each byte four times (as a record, as serde_json's envelope, the UTF-8 of
+    /// each element again, then its decoding). `false`: not that shape, nothing visited.
+    ///
+    /// A valid file gives what the general way gives. A broken one gives its records up to the
+    /// break, and the rest as one bad piece, where the general way rejects the whole file.
+    fn trail_file(&mut self, text: &str, level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) -> bool {
+        // Two levels of room: the general way reads values run together one level deeper.
+        if level + 2 >= MAX_LEVELS || memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
+            return false; // pretty-printed: the general way joins each record onto one line
+        }
+        let Some(mut elements) = Elements::new(text, "Records") else {
+            return false;
+        };
+        while let Some(element) = elements.next::<Event<'_>>() {
+            match element {
+                Element::Decoded(span, event) => {
+                    let record = &text[span];
+                    if record.starts_with('{') && event.looks_like_cloudtrail() {
+                        // Decoded by the scanner: it holds no raw member to check (see `text`).
+                        let splice = splice_point(record, &event);
+                        visit(Item::Record(Record {
+                            text: record,
+                            splice,
+                            event: &event,
+                        }));
+                    } else {
+                        self.element(record, level, visit); // not an object, an envelope, OCSF…
+                    }
+                }
+                Element::GaveUp(start) => match self.slow_element(text, start, level, visit) {
+                    Some(len) => elements.resume(start + len),
+                    None => return true,
+                },
+                Element::Broken(at) => return broken(&text[at..], BROKEN_TRAIL_FILE, visit),
             }
         }
+        let rest = elements.rest().trim_start();
+        if let Some(after) = rest.strip_prefix('}') {
+            // More values on the line (`cat *.json.gz` of files without a final newline): each
+            // read on its own, as the general way reads them.
+            if !after.trim().is_empty() {
+                self.concatenated_from(text, 1, level, visit);
+            }
+        } else if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+            // Members after `Records` (never in CloudTrail's files) are ignored, as the general
+            // way ignores them, when the whole is valid JSON.
+            broken(rest, BROKEN_TRAIL_FILE, visit);
+        }
+        true
+    }
+
+    /// The element at `start` of trail file `text` that the scanner gave up on, read by
+    /// serde_json: its length, or `None` when the file is broken there (the rest then visited as
+    /// one bad piece).
+    fn slow_element(
+        &mut self,
+        text: &str,
+        start: usize,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) -> Option<usize> {
+        let from = &text[start..];
+        let error = match serde_json::Deserializer::from_str(from)
+            .into_iter::<&RawValue>()
+            .next()
+        {
+            Some(Ok(raw)) => {
+                // serde_json reads a raw value past the nesting it refuses in a whole file: near
+                // its limit, the file is read as the general way reads it.
+                let deep = scan::nests_deeper_than(raw.get().as_bytes(), scan::SERDE_NESTING_LIMIT - 3);
+                match deep.then(|| decode(text).err()).flatten() {
+                    Some(e) => RecordError::json(e, text.as_bytes()),
+                    None => {
+                        self.element(raw.get(), level, visit);
+                        return Some(raw.get().len());
+                    }
+                }
+            }
+            Some(Err(e)) => RecordError::json(e, from.as_bytes()),
+            None => BROKEN_TRAIL_FILE,
+        };
+        broken(from, error, visit);
+        None
     }
 
     fn take(&mut self, level: usize) -> Vec<u8> {
@@ -368,6 +488,15 @@ impl Unwrapper {
     fn put(&mut self, level: usize, buf: Vec<u8>) {
         self.bufs[level] = buf;
     }
+}
+
+/// The rest of a value, from where it breaks, as one bad piece. Returns `true`: it was visited.
+fn broken(rest: &str, error: RecordError, visit: &mut dyn FnMut(Item<'_, '_>)) -> bool {
+    visit(Item::Bad {
+        bytes: rest.trim().as_bytes(),
+        error,
+    });
+    true
 }
 
 /// `lookup-events`' `Events` in the order they happened. The CLI merges its pages into one
@@ -695,6 +824,92 @@ mod tests {
                 r#"{"Records":[{"eventName":"B","eventTime":"2024-05-01T00:02:00Z"},{"eventName":"A","eventTime":"2024-05-01T00:01:00Z"}]}"#
             ),
             ["B", "A"]
+        );
+    }
+
+    /// The trail-file path (`{"Records":[` first) against the general way (the same text after a
+    /// space): on valid JSON they agree, record for record.
+    #[test]
+    fn trail_files_read_as_the_general_way_reads_them() {
+        let a = r#"{"eventVersion":"1.08","eventName":"A"}"#;
+        let b = r#"{"eventVersion":"1.08","eventName":"B","ctail":{"old":1}}"#;
+        for text in [
+            format!(r#"{{"Records":[{a},{b}]}}"#),
+            r#"{"Records":[]}"#.to_string(),
+            format!(r#"{{"Records":[{a},5,"x",[],{a}]}}"#),
+            // An escaped key: the scanner gives up on that element, serde_json reads it.
+            format!(r#"{{"Records":[{{"event\u004eame":"E"}},{a}]}}"#),
+            format!(r#"{{"Records":[{a}],"Other":[1,{{}}]}}"#),
+            format!(r#"{{"Records":[{{"Records":[{a}]}},{{"detail":{b}}}]}}"#),
+            format!(r#"{{"Records":[ {a} , {b} ] }}  "#),
+            // Nesting just within serde_json's limit.
+            format!(
+                r#"{{"Records":[{a},{{"eventName":"D","x":{}{}}}]}}"#,
+                "[".repeat(124),
+                "]".repeat(124)
+            ),
+            format!(r#"{{"Records":[{a}]}}{{"Records":[{b}]}} {a}"#),
+        ] {
+            assert_eq!(records(&text), records(&format!(" {text}")), "{text}");
+        }
+        // An error after values run together keeps its column in the whole line.
+        let cut = format!(r#"{{"Records":[{a}]}}{{"Records":[{b}]}} {{"#);
+        assert_eq!(
+            records(&cut).last().unwrap(),
+            &format!(
+                "bad: invalid JSON: EOF while parsing an object at line 1 column {}",
+                cut.len()
+            )
+        );
+    }
+
+    /// A broken trail file gives its records up to the break, and the rest as one bad piece
+    /// (the general way rejects the whole value).
+    #[test]
+    fn a_broken_trail_file_keeps_its_records_before_the_break() {
+        // Record names, and each bad piece as its error and its bytes.
+        fn read(text: &str) -> Vec<String> {
+            let mut out = Vec::new();
+            Unwrapper::default().each(text.as_bytes(), &mut |item| match item {
+                Item::Record(r) => out.push(r.event.event_name.get().unwrap_or("").to_string()),
+                Item::Bad { bytes, error } => {
+                    out.push(format!("bad: {error}: {}", String::from_utf8_lossy(bytes)))
+                }
+                Item::Skipped => out.push("skipped".into()),
+            });
+            out
+        }
+        let a = r#"{"eventName":"A"}"#;
+        let broken = "bad: malformed envelope: Records is broken from here on";
+        assert_eq!(
+            read(&format!(r#"{{"Records":[{a},{{"eventName":"B",}},{a}]}}"#)),
+            [
+                "A".to_string(),
+                format!(
+                    r#"bad: invalid JSON: key must be a string at line 1 column 18: {{"eventName":"B",}},{a}]}}"#
+                )
+            ]
+        );
+        assert_eq!(
+            read(&format!(r#"{{"Records":[{a} {a}]}}"#)),
+            ["A".to_string(), format!("{broken}: {a}]}}")]
+        );
+        // Nesting past serde_json's limit: its error, as for the whole file.
+        let deep = format!(
+            r#"{{"eventName":"D","x":{}{}}}"#,
+            "[".repeat(125),
+            "]".repeat(125)
+        );
+        assert_eq!(
+            read(&format!(r#"{{"Records":[{a},{deep},{a}]}}"#)),
+            [
+                "A".to_string(),
+                format!("bad: invalid JSON: recursion limit exceeded at line 1 column 176: {deep},{a}]}}")
+            ]
+        );
+        assert_eq!(
+            read(&format!(r#"{{"Records":[{a}],"x":}}"#)),
+            ["A".to_string(), format!(r#"{broken}: ,"x":}}"#)]
         );
     }
 }

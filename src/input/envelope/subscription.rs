@@ -335,9 +335,7 @@ impl Unwrapper {
         level: usize,
         visit: &mut dyn FnMut(Item<'_, '_>),
     ) -> bool {
-        let read = each_message(text, &mut |record| {
-            self.value(record.as_bytes(), level + 1, visit)
-        });
+        let read = each_message(text, &mut |record| self.text(record, level + 1, visit));
         match read {
             Ok((kind, more)) => {
                 if kind == Payload::Control {

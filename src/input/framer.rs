@@ -162,9 +162,11 @@ impl Framer {
 
     /// Starts a new input: a record is never glued across two files.
     pub fn reset(&mut self) {
-        self.buf.clear();
-        self.pos = 0;
-        self.searched = 0;
+        // Everything read so far counts as consumed. The buffer keeps its length: it goes back
+        // to the reader, and a buffer cut to nothing would have to be zeroed again (safe Rust
+        // reads only into initialised memory).
+        self.pos = self.buf.len();
+        self.searched = self.pos;
         self.line = 1;
         self.eof = false;
         self.gather = None;

@@ -8,12 +8,12 @@ pub mod ahead;
 pub mod batch;
 pub mod envelope;
 pub mod framer;
+mod gzip;
 pub mod order;
 pub mod parallel;
 pub mod producer;
 pub mod scan;
 
-use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
@@ -23,8 +23,6 @@ use std::thread;
 
 /// Bytes read per chunk, at most.
 const CHUNK: usize = 256 * 1024;
-/// Bytes read per chunk at least (unless the input ends): see [`pump`].
-const MIN_READ: usize = 32 * 1024;
 /// Room left free before each chunk's data: the framer moves the unfinished line of the chunk
 /// before into it instead of copying every chunk into a buffer of its own.
 pub const HEADROOM: usize = 64 * 1024;
@@ -155,17 +153,29 @@ fn read_source(source: &Source, tx: &SyncSender<Chunk>, recycle: &Receiver<Vec<u
         Source::Bytes(b) => Box::new(io::Cursor::new(std::sync::Arc::clone(b))),
         Source::Producer(p) => return producer::read(p, tx, recycle),
     };
-    pump(raw, tx, &|| recycle.try_recv().ok(), true)
+    pump(raw, tx, &|| recycle.try_recv().ok(), true, may_wait(source))
+}
+
+/// Whether a read of `source` may wait for a writer: standard input, a producer, a FIFO named
+/// as a FILE (`<(zcat …)`). Not a regular file.
+fn may_wait(source: &Source) -> bool {
+    match source {
+        Source::File(p) => file_may_wait(p),
+        Source::Bytes(_) => false,
+        Source::Stdin | Source::Producer(_) => true,
+    }
 }
 
 /// Reads `raw` to its end (gzip or not) and sends it on as chunks; with `stoppable`, stops
 /// before the next read once shutdown asked for it. `Ok(false)` when the receiver is gone.
-/// `spare` hands back a chunk buffer the pipeline is done with, if there is one.
+/// `spare` hands back a chunk buffer the pipeline is done with, if there is one. `waits`: see
+/// [`may_wait`].
 fn pump(
     raw: Box<dyn Read>,
     tx: &SyncSender<Chunk>,
     spare: &dyn Fn() -> Option<Vec<u8>>,
     stoppable: bool,
+    waits: bool,
 ) -> io::Result<bool> {
     // Gzip is recognised by its magic bytes, whatever the input is called.
     let mut head = Vec::with_capacity(2);
@@ -178,47 +188,37 @@ fn pump(
         }
         head.extend_from_slice(&b[..n]);
     }
-    let gzip = head == [0x1f, 0x8b];
-    let mut reader: Box<dyn Read> = if gzip {
-        Box::new(MultiGzDecoder::new(io::Cursor::new(head).chain(raw)))
-    } else {
-        let mut first = vec![0; HEADROOM];
-        first.extend_from_slice(&head);
-        if !head.is_empty() && tx.send(Chunk::Data(first)).is_err() {
-            return Ok(false);
-        }
-        raw
-    };
-    // Bytes handed to each read. Safe Rust reads only into initialised memory, and a buffer
-    // comes back from the pipeline as long as its data was: growing it to a full chunk means
-    // zeroing the difference. A small gzip file (trail files are often tens of kilobytes
-    // inflated) would pay for zeroing a whole chunk to read a fraction of one; so a read of gzip
-    // gets what the buffer already holds (at least MIN_READ), and the next a full chunk only once
-    // a read filled its window. Pipes and plain files get full chunks: a pipe's reads return
-    // what is there, often less than a window, and windows would shrink to MIN_READ.
-    let mut full = !gzip;
+    if head == [0x1f, 0x8b] {
+        return gzip::pump(head, raw, tx, spare, stoppable, waits);
+    }
+    let mut first = vec![0; HEADROOM];
+    first.extend_from_slice(&head);
+    if !head.is_empty() && tx.send(Chunk::Data(first)).is_err() {
+        return Ok(false);
+    }
     loop {
         if stoppable && STOP_READING.load(Ordering::Relaxed) {
             // Shutdown: what was read is handed on; nothing more is read.
             return Ok(false);
         }
+        // Safe Rust reads only into initialised memory: a recycled buffer is zeroed only where
+        // it is longer than before (a pipe's reads often return less than a chunk).
         let mut buf = spare().unwrap_or_else(|| Vec::with_capacity(HEADROOM + CHUNK));
-        let window = if full {
-            CHUNK
-        } else {
-            buf.len().saturating_sub(HEADROOM).clamp(MIN_READ, CHUNK)
-        };
-        buf.resize(HEADROOM + window, 0);
-        let n = read_retrying(&mut reader, &mut buf[HEADROOM..])?;
+        buf.resize(HEADROOM + CHUNK, 0);
+        let n = read_retrying(&mut raw, &mut buf[HEADROOM..])?;
         if n == 0 {
             return Ok(true);
         }
-        full = !gzip || n == window;
         buf.truncate(HEADROOM + n);
         if tx.send(Chunk::Data(buf)).is_err() {
             return Ok(false);
         }
     }
+}
+
+/// See [`may_wait`].
+fn file_may_wait(path: &std::path::Path) -> bool {
+    !std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 /// When standard input is a pipe, asks Linux for a 1 MiB pipe buffer instead of 64 KiB: the

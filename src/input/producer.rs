@@ -97,7 +97,7 @@ pub(super) fn read(p: &Producer, tx: &SyncSender<Chunk>, recycle: &Receiver<Vec<
             .map_err(|e| io::Error::new(e.kind(), format!("cannot run the producer {name}: {e}")))?;
         PID.store(child.id(), Ordering::Relaxed);
         let out = child.stdout.take().expect("stdout was piped");
-        let pumped = super::pump(Box::new(out), tx, &|| recycle.try_recv().ok(), false);
+        let pumped = super::pump(Box::new(out), tx, &|| recycle.try_recv().ok(), false, true);
         let status = child.wait();
         PID.store(0, Ordering::Relaxed);
         if !pumped? {

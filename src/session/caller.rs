@@ -17,6 +17,9 @@ use std::rc::Rc;
 /// Longest life of credentials whose creating event we have not seen (GetSessionToken's 36 h).
 pub const MAX_LIFETIME: Epoch = 36 * 3600;
 
+/// Longest life of an AssumeRoot task session's credentials.
+pub const ASSUME_ROOT_LIFE: Epoch = 900;
+
 impl Lineage {
     /// The caller's node and the session id for the annotation.
     pub(crate) fn caller(&mut self, ev: &Event<'_>, call: &Call) -> (Option<Rc<Node>>, u64) {
@@ -28,6 +31,8 @@ impl Lineage {
             Some("Root") if ui.session_context.assumed_root.get() == Some("true") => {
                 self.assumed_root(ui, now)
             }
+            // OCSF dropped assumedRoot: a task session and root's own look alike.
+            Some("Root") if call.ocsf_root_session => self.ocsf_root(ui, now),
             Some("Root") => self.user_session(ui, Kind::Root, now),
             Some("AssumedRole") => self.role_session(ui, Kind::AssumedRole, call),
             Some("FederatedUser") => self.role_session(ui, Kind::FederatedUser, call),
@@ -108,7 +113,7 @@ impl Lineage {
     }
 
     /// An IAM user or root: the origin itself, or one of its temporary-credential sessions.
-    fn user_session(
+    pub(super) fn user_session(
         &mut self,
         ui: &UserIdentity<'_>,
         kind: Kind,
@@ -215,19 +220,29 @@ impl Lineage {
         if let Some(n) = self.by_key(key, None, created, now) {
             return Some((Rc::clone(&n), n.id));
         }
-        // Keys are recycled: an unknown task session is its key and its start.
+        Some(self.task_session(ui, created, now))
+    }
+
+    /// A task session whose creating call is not known: unlinked until it comes. Keys are
+    /// recycled, so it is its key and its start.
+    pub(super) fn task_session(
+        &mut self,
+        ui: &UserIdentity<'_>,
+        created: Option<Epoch>,
+        now: Option<Epoch>,
+    ) -> (Rc<Node>, u64) {
+        let key = ui.access_key_id.get();
         let start = created.or(now).unwrap_or(0);
         let id = stable_id(&[b"key-session", key.unwrap_or("").as_bytes(), &start.to_le_bytes()]);
         if let Some(n) = self.table.session(id, now) {
-            return Some((n, id));
+            return (n, id);
         }
         let mut n = Node::new(id, Kind::Root, false);
         n.arn = ui.arn.get().map(Into::into);
         n.account = ui.account_id.get().map(Into::into);
         n.created = start;
-        n.expires.set(n.created + 900);
-        let n = self.add_session(n);
-        Some((n, id))
+        n.expires.set(n.created + ASSUME_ROOT_LIFE);
+        (self.add_session(n), id)
     }
 
     /// A role or federated-user session, by (ARN, creationDate), then by key.
@@ -500,7 +515,7 @@ pub(crate) fn implied(parent: &Rc<Node>) -> Edge {
 impl Lineage {
     /// The session a key names, if it is the one this call's session can be: the same ARN (when
     /// the call names one), the same start (AWS recycles keys), alive at the call's time.
-    fn by_key(
+    pub(super) fn by_key(
         &mut self,
         key: Option<&str>,
         arn: Option<&str>,

@@ -4,7 +4,7 @@
 //! copies of a cross-account call and plain duplicates share an event key and are one edge; two
 //! *different* creating events for one session identity are a collision, kept as two creators.
 
-use super::caller::MAX_LIFETIME;
+use super::caller::{ASSUME_ROOT_LIFE, MAX_LIFETIME};
 use super::evidence::opt_key;
 use super::node::{Confidence, Edge, Evidence, Kind, Node, Reason, Via};
 use super::table::{stable_id, Grant, IcName};
@@ -277,7 +277,7 @@ impl Lineage {
                 (
                     Kind::Root,
                     Some(format!("arn:aws:iam::{target}:root").into_boxed_str()),
-                    900,
+                    ASSUME_ROOT_LIFE,
                 )
             }
             Via::GetSessionToken => (caller.kind, caller.arn.clone(), MAX_LIFETIME),

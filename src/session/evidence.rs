@@ -37,7 +37,8 @@ pub struct Call {
     /// not known to be absent, so the checks they feed are not made (see [`Call::unverified`]).
     pub ocsf: bool,
     /// Read from OCSF, a root caller with temporary credentials: without `assumedRoot` (dropped
-    /// by the mapping) root's own session and an AssumeRoot task session look alike.
+    /// by the mapping, unless `unmapped` kept it) root's own session and an AssumeRoot task
+    /// session look alike (see `Lineage::ocsf_root`).
     pub ocsf_root_session: bool,
     /// Where from and with what, for misuse signals (the attack verdict is set by the engine).
     pub facts: Facts,
@@ -73,6 +74,7 @@ impl Call {
             ocsf,
             ocsf_root_session: ocsf
                 && ui.kind.get() == Some("Root")
+                && ctx.assumed_root.get().is_none()
                 && (ctx.attributes.creation_date.get().is_some()
                     || ui.access_key_id.get().is_some_and(|k| k.starts_with("ASIA"))),
             facts: Facts {

@@ -75,7 +75,10 @@ impl Chain {
         let mut first = call;
         for hop in 0..=MAX_HOPS {
             if cur.origin {
-                if call.is_some_and(|c| c.ocsf_root_session) && cur.kind == Kind::Root {
+                // Root's own session, read from OCSF: taken for it on what the record rules out,
+                // not on assumedRoot (see `Lineage::ocsf_root`).
+                let own = cur.kind == Kind::Root && cur.arn == node.arn;
+                if call.is_some_and(|c| c.ocsf_root_session) && own {
                     conf = conf.max(Confidence::Heuristic);
                     self.reason = Some(Reason::OcsfAssumedRoot);
                 }

@@ -309,11 +309,12 @@ impl Lineage {
             Kind::FederatedUser => {
                 let issuer = &ctx.session_issuer;
                 issuer.arn.get().map(|iarn| {
-                    let ikind = if issuer.kind.get() == Some("Root") {
-                        Kind::Root
-                    } else {
-                        Kind::IamUser
+                    // OCSF keeps only the issuer's ARN, and root's ARN says root.
+                    let root = match issuer.kind.get() {
+                        Some(k) => k == "Root",
+                        None => iarn.ends_with(":root"),
                     };
+                    let ikind = if root { Kind::Root } else { Kind::IamUser };
                     let name = issuer.user_name.get().or_else(|| last_name(iarn));
                     let account = issuer.account_id.get().or_else(|| account_of(iarn));
                     self.origin(ikind, &[iarn], |u| {

@@ -36,9 +36,13 @@ pub struct Call {
     /// Read from OCSF (`Event::shape`): fields the CloudTrail→OCSF mapping drops are absent,
     /// not known to be absent, so the checks they feed are not made (see [`Call::unverified`]).
     pub ocsf: bool,
-    /// Read from OCSF, a root caller with temporary credentials: without `assumedRoot` (dropped
-    /// by the mapping, unless `unmapped` kept it) root's own session and an AssumeRoot task
-    /// session look alike (see `Lineage::ocsf_root`).
+    /// Read from OCSF, a caller that signs with a key (not a role owner's `AWSAccount` copy, nor
+    /// a service) and shows none: the export may have dropped `credential_uid`.
+    pub key_dropped: bool,
+    /// Read from OCSF, a root caller that may be an AssumeRoot task session: without
+    /// `assumedRoot` (dropped by the mapping, unless `unmapped` kept it) root's own session and a
+    /// task session look alike, and so does root's call without a key where the export dropped
+    /// `credential_uid` (see `Lineage::ocsf_root`).
     pub ocsf_root_session: bool,
     /// Where from and with what, for misuse signals (the attack verdict is set by the engine).
     pub facts: Facts,
@@ -72,11 +76,19 @@ impl Call {
             key_may_differ: ev.session_credential_from_console.get() == Some("true")
                 || ui.invoked_by.get().is_some(),
             ocsf,
+            key_dropped: ocsf
+                && ui.access_key_id.get().is_none()
+                && matches!(
+                    ui.kind.get(),
+                    Some("AssumedRole" | "FederatedUser" | "IAMUser" | "Root")
+                ),
+            // A long-term key or a sign-in is root's own for certain: a task session has
+            // neither.
             ocsf_root_session: ocsf
                 && ui.kind.get() == Some("Root")
                 && ctx.assumed_root.get().is_none()
-                && (ctx.attributes.creation_date.get().is_some()
-                    || ui.access_key_id.get().is_some_and(|k| k.starts_with("ASIA"))),
+                && !ui.access_key_id.get().is_some_and(|k| k.starts_with("AKIA"))
+                && ev.event_source.get() != Some("signin.amazonaws.com"),
             facts: Facts {
                 addr,
                 tool: 0, // set by the engine, from its cache of agents
@@ -118,6 +130,11 @@ impl Call {
         }
         let key_matches = self.look.key != 0 && e.issued_key == self.look.key;
         if self.look.key != 0 && e.issued_key != 0 && !key_matches && !self.key_may_differ {
+            return false;
+        }
+        if self.key_dropped && e.issued_key != 0 && !self.key_may_differ {
+            // An OCSF record without `credential_uid`: the key that tells this creator's session
+            // from a recycled key's or a same-named one is not there to compare. Not linked.
             return false;
         }
         if self.subject != 0 && e.via == Via::AssumeRoleWithWebIdentity && opt_id(p.name()) != self.subject {

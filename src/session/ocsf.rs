@@ -21,14 +21,15 @@ use std::rc::Rc;
 const CLOCK_SKEW: Epoch = 300;
 
 impl Lineage {
-    /// A root caller with temporary credentials read from OCSF (`Call::ocsf_root_session`).
+    /// A root caller read from OCSF that may be a task session (`Call::ocsf_root_session`).
     ///
     /// Found by its key (the GetSessionToken or AssumeRoot call that issued it), it is that
     /// session, as from CloudTrail. Otherwise it is the root user's own only where a task session
-    /// cannot be it: a key that is not temporary (AssumeRoot issues ASIA keys), a session older
-    /// than a task session lives, or a session of the root user already known by its start (its
-    /// console sign-in, or an earlier call that proved it). Else an unknown session, unlinked:
-    /// what CloudTrail gives a task session whose creator is not in the stream.
+    /// cannot be it: a key that is there and not temporary (AssumeRoot issues ASIA keys), a
+    /// session older than a task session lives, or a session of the root user already known by
+    /// its start (its console sign-in, or an earlier call that proved it). Else an unknown
+    /// session, unlinked: what CloudTrail gives a task session whose creator is not in the
+    /// stream. (A root call with neither key nor start is one whose export dropped them.)
     pub(crate) fn ocsf_root(&mut self, ui: &UserIdentity<'_>, now: Option<Epoch>) -> Option<(Rc<Node>, u64)> {
         let arn = ui.arn.get().or(ui.principal_id.get())?;
         let key = ui.access_key_id.get();

@@ -130,7 +130,10 @@ fn user_identity(v: &Value) -> Option<Map<String, Value>> {
     );
     // Identity Center: uid_alt holds onBehalfOf.userId instead of the principal id, and idp.uid
     // names the identity store.
-    let idp = actor.get("idp");
+    // Without its type, a caller that names an identity could be anything, a service acting for
+    // it or an Identity Center user included: none of that is read (the caller is then nobody).
+    let untyped = text_str(uf("type")).is_none() && (!ids.is_empty() || uf("credential_uid").is_some());
+    let idp = actor.get("idp").filter(|_| !untyped);
     let store = text_str(idp.and_then(|i| i.get("uid"))).filter(|s| s.starts_with("arn:aws:identitystore"));
     let other = ids.iter().find(|s| !s.starts_with("arn:")).cloned();
     match (store, other) {
@@ -149,7 +152,11 @@ fn user_identity(v: &Value) -> Option<Map<String, Value>> {
         .and_then(|u| at(u, &["account", "uid"]))
         .or_else(|| uf("account_uid"));
     put(&mut ui, "accountId", text_of(account));
-    put(&mut ui, "invokedBy", text_of(actor.get("invoked_by")));
+    put(
+        &mut ui,
+        "invokedBy",
+        text_of(actor.get("invoked_by").filter(|_| !untyped)),
+    );
     let kind = text_str(uf("type"));
     let idp_name = text_of(idp.and_then(|i| i.get("name")));
     if matches!(kind.as_deref(), Some("SAMLUser" | "WebIdentityUser")) {
@@ -186,9 +193,12 @@ fn event_time(v: &Value) -> Option<Value> {
     epoch_ms(v.get("time")).or_else(|| text_of(v.get("time_dt")))
 }
 
+/// CloudTrail began in 2013: an earlier `time` is not one (0 stands for "not set" in some
+/// exporters' output; seconds written where OCSF wants milliseconds land in January 1970).
+const EARLIEST_MS: i64 = 946_684_800_000; // 2000-01-01
+
 fn epoch_ms(v: Option<&Value>) -> Option<Value> {
-    // 0 stands for "not set" in some exporters' output (the bloblang samples).
-    let ms = v?.as_i64().filter(|&ms| ms > 0)?;
+    let ms = v?.as_i64().filter(|&ms| ms >= EARLIEST_MS)?;
     let t = chrono::DateTime::from_timestamp(ms.div_euclid(1000), 0)?;
     Some(Value::String(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()))
 }

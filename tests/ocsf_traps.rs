@@ -423,3 +423,23 @@ fn no_exporter_change_makes_another_origin() {
         failures.join("\n")
     );
 }
+
+/// The OCSF fixtures are what their generators make of the traps as they are now: a new trap gets
+/// its OCSF copies, or this fails (`python3 tests/fixtures/streams/make_ocsf_traps.py` rewrites them).
+#[test]
+fn ocsf_fixtures_are_current() {
+    for script in ["make_ocsf_traps.py", "make_layouts.py", "make_streams.py"] {
+        let out = std::process::Command::new("python3")
+            .arg(fixtures().join("streams").join(script))
+            .arg("--check")
+            .output();
+        match out {
+            Err(e) => return eprintln!("skipped: python3 is not available ({e})"),
+            Ok(out) => assert!(
+                out.status.success(),
+                "{script} --check: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+}

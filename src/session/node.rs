@@ -153,8 +153,8 @@ impl Reason {
             }
             Reason::OcsfAssumedRoot => {
                 "OCSF input: the mapping drops assumedRoot; taken for the root user's own session as \
-                 no AssumeRoot task session can be it (a key that is not temporary, older than 900 s, \
-                 or found by its key or sign-in)"
+                 no AssumeRoot task session can be it (a key that is not temporary, older than 900 s \
+                 and 300 s of clock skew, or found by its key or sign-in)"
             }
         }
     }

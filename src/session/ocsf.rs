@@ -29,7 +29,8 @@ impl Lineage {
     /// session older than a task session lives, or a session of the root user already known by
     /// its start (its console sign-in, or an earlier call that proved it). Else an unknown
     /// session, unlinked: what CloudTrail gives a task session whose creator is not in the
-    /// stream. (A root call with neither key nor start is one whose export dropped them.)
+    /// stream. (A root call with neither key nor start, not a sign-in, may be a task session
+    /// whose export dropped both.)
     pub(crate) fn ocsf_root(&mut self, ui: &UserIdentity<'_>, now: Option<Epoch>) -> Option<(Rc<Node>, u64)> {
         let arn = ui.arn.get().or(ui.principal_id.get())?;
         let key = ui.access_key_id.get();

@@ -392,11 +392,29 @@ fn data_as_objects(v: &mut Value) {
     }
 }
 
+fn no_invoked_by(v: &mut Value) {
+    if let Some(a) = actor(v).as_object_mut() {
+        a.remove("invoked_by");
+    }
+}
+
+fn no_user_name(v: &mut Value) {
+    if let Some(u) = actor(v)["user"].as_object_mut() {
+        u.remove("name");
+    }
+}
+
+fn no_request_data(v: &mut Value) {
+    if let Some(r) = v["api"]["request"].as_object_mut() {
+        r.remove("data");
+    }
+}
+
 /// What exporters do to OCSF records besides the mapping: ids laid out otherwise, fields left
 /// out, times in other units and formats, `unmapped` nested. None of it may make another origin.
 #[test]
 fn no_exporter_change_makes_another_origin() {
-    let changes: [(&str, Change); 12] = [
+    let changes: [(&str, Change); 15] = [
         ("1.0.0-rc.2 ids", rc2_ids),
         ("swapped ids", swapped_ids),
         ("no credential_uid", no_credential_uid),
@@ -408,6 +426,9 @@ fn no_exporter_change_makes_another_origin() {
         ("Athena times", athena_times),
         ("nested unmapped", nested_unmapped),
         ("data as objects", data_as_objects),
+        ("no actor.invoked_by", no_invoked_by),
+        ("no actor.user.name", no_user_name),
+        ("no api.request.data", no_request_data),
         ("as is", as_is),
     ];
     let mut failures = Vec::new();

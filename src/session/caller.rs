@@ -9,7 +9,7 @@
 use super::evidence::{opt_key, Call};
 use super::node::{Confidence, Edge, Evidence, Kind, Node, Reason, Via};
 use super::table::{live_at, stable_id};
-use super::{account_of, last_name, Lineage};
+use super::{account_of, last_name, ocsf, Lineage};
 use crate::event::{Event, UserIdentity};
 use crate::time::{parse_time, Epoch};
 use std::rc::Rc;
@@ -39,6 +39,10 @@ impl Lineage {
             Some("AWSAccount") => self.account_caller(ev, now),
             _ if ui.on_behalf_of.user_id.get().is_some() => self.identity_center_user(ui),
             Some("AWSService") | None => match ui.invoked_by.get() {
+                // OCSF: an export without api.request.data hides which instance EC2 acted for.
+                Some(service) if call.ocsf && ocsf::instance_dropped(ev, service) => {
+                    Some(self.ocsf_unnamed(Kind::AwsService, Some(service)))
+                }
                 Some(service) => {
                     // EC2 fetching an instance profile's credentials acts for that instance, and
                     // names it as the session name.
@@ -51,21 +55,34 @@ impl Lineage {
                     let id = n.id;
                     Some((n, id))
                 }
+                // OCSF: an export without actor.invoked_by leaves a service's call unnamed.
+                None if call.ocsf && kind == Some("AWSService") => {
+                    Some(self.ocsf_unnamed(Kind::AwsService, None))
+                }
                 None => None,
             },
-            Some("SAMLUser") if is_identity_center_role(ev) => {
-                // IAM Identity Center signs users in to member accounts this way: the subject is
-                // the Identity Center user name.
-                Some(self.federated_subject(ui, Kind::IdentityCenterUser))
+            Some(k @ ("SAMLUser" | "WebIdentityUser")) => {
+                let kind = match k {
+                    // IAM Identity Center signs users in to member accounts this way: the subject
+                    // is the Identity Center user name.
+                    "SAMLUser" if is_identity_center_role(ev) => Kind::IdentityCenterUser,
+                    "SAMLUser" => Kind::SamlUser,
+                    _ => Kind::WebIdentityUser,
+                };
+                match ocsf::federated_name(ev, call.ocsf) {
+                    Some(subject) => Some(self.federated_subject(ui, kind, subject)),
+                    None => Some(self.ocsf_unnamed(kind, ui.principal_id.get())),
+                }
             }
-            Some("SAMLUser") => Some(self.federated_subject(ui, Kind::SamlUser)),
-            Some("WebIdentityUser") => Some(self.federated_subject(ui, Kind::WebIdentityUser)),
             Some("IdentityCenterUser") => None,
             Some(_) => self.opaque_principal(ui),
         };
         let Some((node, session)) = node else {
             return (None, 0);
         };
+        if call.ocsf && kind == Some("AssumedRole") {
+            self.ocsf_blind_link(&node, ui, call);
+        }
         if let Some(shared) = ev.shared_event_id.get() {
             if node.kind != Kind::AwsAccount {
                 self.pair_found(shared, &node, session);
@@ -409,8 +426,12 @@ impl Lineage {
     }
 
     /// A SAML or OIDC subject, as the caller of AssumeRoleWithSAML / WithWebIdentity.
-    pub(crate) fn federated_subject(&mut self, ui: &UserIdentity<'_>, kind: Kind) -> (Rc<Node>, u64) {
-        let subject = ui.user_name.get().or(ui.principal_id.get()).unwrap_or("");
+    pub(crate) fn federated_subject(
+        &mut self,
+        ui: &UserIdentity<'_>,
+        kind: Kind,
+        subject: &str,
+    ) -> (Rc<Node>, u64) {
         let provider = ui.identity_provider.get();
         let n = self.origin(kind, &[provider.unwrap_or(""), subject], |n| {
             n.name = Some(subject.into());

@@ -150,7 +150,14 @@ impl Lineage {
         };
         let child = match via {
             Via::AssumeRole | Via::AssumeRoleWithSaml | Via::AssumeRoleWithWebIdentity => {
-                self.role_child(ev, caller, now, expires, &mut edge)?
+                match self.role_child(ev, caller, now, expires, &mut edge) {
+                    Some(child) => child,
+                    None => {
+                        // OCSF without api.request.data: the session is unknown, not its key.
+                        self.ocsf_blind_creation(ev, edge, now, expires);
+                        return None;
+                    }
+                }
             }
             Via::GetSessionToken | Via::AssumeRoot | Via::GetSigninToken => {
                 self.key_child(ev, via, caller, now, expires)?

@@ -170,7 +170,7 @@ pub struct Evidence {
 }
 
 /// One creating event: `parent` minted the node that holds this edge.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Edge {
     pub parent: Rc<Node>,
     pub via: Via,

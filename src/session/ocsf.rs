@@ -7,12 +7,26 @@
 //! is the root user's own session, whose origin is certain. From OCSF both look alike, so the
 //! root user is named only where the record itself rules a task session out, and never from the
 //! mere absence of the field.
+//!
+//! Exporters drop more than the mapping does, and lineage never fills the gap with a guess:
+//! - without `actor.invoked_by`, a service's call names no service: its caller is an unnamed
+//!   service that is no origin ([`Lineage::ocsf_unnamed`]), so a session it creates is still
+//!   claimed by it (a collision stays a collision) and its calls name nobody;
+//! - without `actor.user.name`, a SAML or web identity user is named from its creating call's
+//!   response (`subject`, `subjectFromWebIdentityToken`: the same assertion's subject), else not
+//!   at all: the principal id is another identifier of that person, so an origin named after it
+//!   would be another origin than CloudTrail's;
+//! - without `api.request.data`, EC2's AssumeRole names neither the instance nor the session it
+//!   mints, only the key it issued and when: a call with that key, in a session started then, is
+//!   claimed by it too ([`Lineage::ocsf_blind_creation`]).
 
-use super::caller::ASSUME_ROOT_LIFE;
-use super::node::{Kind, Node};
+use super::caller::{ASSUME_ROOT_LIFE, MAX_LIFETIME};
+use super::evidence::Call;
+use super::node::{Edge, Kind, Node};
 use super::table::stable_id;
 use super::Lineage;
-use crate::event::UserIdentity;
+use crate::event::{Event, UserIdentity};
+use crate::input::envelope::ocsf::SHAPE;
 use crate::time::{parse_time, Epoch};
 use std::rc::Rc;
 
@@ -58,5 +72,112 @@ impl Lineage {
             }
         }
         Some(self.task_session(ui, created, now))
+    }
+}
+
+/// Whether EC2's AssumeRole, read from OCSF, lacks the session name that names the instance it
+/// acted for (an export without `api.request.data`).
+pub(crate) fn instance_dropped(ev: &Event<'_>, service: &str) -> bool {
+    service == "ec2.amazonaws.com"
+        && ev.event_name.get() == Some("AssumeRole")
+        && ev.request_parameters.role_session_name.get().is_none()
+}
+
+/// The subject a SAML or web identity caller is named by: `userName`, else (read from OCSF, an
+/// export without `actor.user.name`) what its creating call's response says of the same
+/// assertion or token. Nothing, from OCSF, where neither says it: the principal id would name
+/// another origin. From CloudTrail, the principal id where there is no `userName` (as before).
+pub(crate) fn federated_name<'e>(ev: &'e Event<'_>, ocsf: bool) -> Option<&'e str> {
+    let ui = &ev.user_identity;
+    if let Some(name) = ui.user_name.get() {
+        return Some(name);
+    }
+    if !ocsf {
+        return Some(ui.principal_id.get().unwrap_or(""));
+    }
+    let re = &ev.response_elements;
+    match (ev.event_source.get(), ev.event_name.get()) {
+        (Some("sts.amazonaws.com"), Some("AssumeRoleWithSAML")) => re.subject.get(),
+        (Some("sts.amazonaws.com"), Some("AssumeRoleWithWebIdentity")) => {
+            re.subject_from_web_identity_token.get()
+        }
+        _ => None,
+    }
+}
+
+/// The id of what an AssumeRole without its session issued: key `key` at `at`.
+fn blind_id(key: &str, at: Epoch) -> u64 {
+    stable_id(&[b"ocsf-blind", key.as_bytes(), &at.to_le_bytes()])
+}
+
+impl Lineage {
+    /// A caller read from OCSF that the export left without the field naming it: a node of that
+    /// kind that is no origin and has no creator, so what it makes or does is unlinked, and a
+    /// session it creates has it among its creators (a collision stays one).
+    pub(crate) fn ocsf_unnamed(&mut self, kind: Kind, name: Option<&str>) -> (Rc<Node>, u64) {
+        let id = stable_id(&[
+            b"ocsf-unnamed",
+            kind.as_str().as_bytes(),
+            name.unwrap_or("").as_bytes(),
+        ]);
+        if let Some(n) = self.table.session(id, None) {
+            return (n, id);
+        }
+        let mut n = Node::new(id, kind, false);
+        n.name = name.map(Into::into);
+        (self.add_session(n), id)
+    }
+
+    /// A role-assuming call read from OCSF whose session cannot be told (no `roleArn` and
+    /// `roleSessionName`, no `assumedRoleUser`): what it issued is kept by key and time, for
+    /// [`Lineage::ocsf_blind_link`].
+    pub(crate) fn ocsf_blind_creation(
+        &mut self,
+        ev: &Event<'_>,
+        edge: Edge,
+        now: Epoch,
+        expires: Option<Epoch>,
+    ) {
+        if ev.shape.get() != Some(SHAPE) {
+            return;
+        }
+        let Some(key) = ev.response_elements.credentials.access_key_id.get() else {
+            return;
+        };
+        let id = blind_id(key, now);
+        let node = match self.table.session(id, Some(now)) {
+            Some(n) => n,
+            None => {
+                let mut n = Node::new(id, Kind::AssumedRole, false);
+                n.created = now;
+                n.expires.set(expires.unwrap_or(now + MAX_LIFETIME));
+                self.add_session(n)
+            }
+        };
+        self.link(&node, edge);
+    }
+
+    /// A role session's call read from OCSF, made with a key that an AssumeRole without its
+    /// session issued when this session started: that AssumeRole may have created it, so it is
+    /// one of its creators. It never makes a link stronger: its caller is no origin or a
+    /// collision with it is ambiguous unless the key or address sets them apart.
+    pub(crate) fn ocsf_blind_link(&mut self, node: &Rc<Node>, ui: &UserIdentity<'_>, call: &Call) {
+        let Some(key) = ui.access_key_id.get() else {
+            return;
+        };
+        let id = blind_id(key, node.created);
+        let Some(blind) = self.table.session(id, call.time) else {
+            return;
+        };
+        if Rc::ptr_eq(&blind, node) {
+            return;
+        }
+        let edges: Vec<Edge> = blind.creators.borrow().iter().cloned().collect();
+        for e in edges {
+            let known = node.creators.borrow().iter().any(|x| x.event_key == e.event_key);
+            if !known {
+                self.link(node, e);
+            }
+        }
     }
 }

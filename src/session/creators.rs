@@ -151,7 +151,14 @@ impl Lineage {
         let child = match via {
             Via::AssumeRole | Via::AssumeRoleWithSaml | Via::AssumeRoleWithWebIdentity => {
                 match self.role_child(ev, caller, now, expires, &mut edge) {
-                    Some(child) => child,
+                    Some(child) => {
+                        if let Some(k) =
+                            issued.filter(|_| ev.shape.get() == Some(crate::input::envelope::ocsf::SHAPE))
+                        {
+                            self.ocsf_minted(&child, k, now);
+                        }
+                        child
+                    }
                     None => {
                         // OCSF without api.request.data: the session is unknown, not its key.
                         self.ocsf_blind_creation(ev, edge, now, expires);

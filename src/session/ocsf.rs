@@ -110,6 +110,12 @@ fn blind_id(key: &str, at: Epoch) -> u64 {
     stable_id(&[b"ocsf-blind", key.as_bytes(), &at.to_le_bytes()])
 }
 
+/// The id, in the key index, of the role session a creating call read from OCSF minted with key
+/// `key` at `at` (never an `opt_key` hash: other lookups by key do not find it).
+fn issued_id(key: &str, at: Epoch) -> u64 {
+    stable_id(&[b"ocsf-issued", key.as_bytes(), &at.to_le_bytes()])
+}
+
 impl Lineage {
     /// A caller read from OCSF that the export left without the field naming it: a node of that
     /// kind that is no origin and has no creator, so what it makes or does is unlinked, and a
@@ -154,7 +160,36 @@ impl Lineage {
                 self.add_session(n)
             }
         };
+        // A session another creating call minted with this key that second, already known.
+        let minted = self.table.keys.get(&issued_id(key, now)).cloned();
         self.link(&node, edge);
+        if let Some(child) = minted {
+            self.join_blind(&child, &node);
+        }
+    }
+
+    /// A role session minted with key `key` at `at` by a creating call read from OCSF: an
+    /// AssumeRole without its session that issued the same key then may have minted it too. Both
+    /// are its creators before any call of it is released (a held call never sees only one).
+    pub(crate) fn ocsf_minted(&mut self, child: &Rc<Node>, key: &str, at: Epoch) {
+        self.table.keys.put(issued_id(key, at), Rc::clone(child));
+        if let Some(blind) = self.table.session(blind_id(key, at), Some(at)) {
+            self.join_blind(child, &blind);
+        }
+    }
+
+    /// Adds the creators of `blind` (an AssumeRole without its session) to `node`'s.
+    fn join_blind(&mut self, node: &Rc<Node>, blind: &Rc<Node>) {
+        if Rc::ptr_eq(blind, node) {
+            return;
+        }
+        let edges: Vec<Edge> = blind.creators.borrow().iter().cloned().collect();
+        for e in edges {
+            let known = node.creators.borrow().iter().any(|x| x.event_key == e.event_key);
+            if !known {
+                self.link(node, e);
+            }
+        }
     }
 
     /// A role session's call read from OCSF, made with a key that an AssumeRole without its
@@ -166,18 +201,8 @@ impl Lineage {
             return;
         };
         let id = blind_id(key, node.created);
-        let Some(blind) = self.table.session(id, call.time) else {
-            return;
-        };
-        if Rc::ptr_eq(&blind, node) {
-            return;
-        }
-        let edges: Vec<Edge> = blind.creators.borrow().iter().cloned().collect();
-        for e in edges {
-            let known = node.creators.borrow().iter().any(|x| x.event_key == e.event_key);
-            if !known {
-                self.link(node, e);
-            }
+        if let Some(blind) = self.table.session(id, call.time) {
+            self.join_blind(node, &blind);
         }
     }
 }

@@ -120,6 +120,20 @@ impl Call {
             || (node.kind == Kind::FederatedUser && p.origin && self.issuer == 0)
     }
 
+    /// Read from OCSF, a call of a session named after an EC2 instance none of whose creators is
+    /// EC2 (or a service the export left unnamed): the mapping drops `ec2RoleDelivery`, which would say whether EC2 delivered these
+    /// credentials in an AssumeRole not in the input (then no creator seen made the session the
+    /// call belongs to, as [`Call::agrees`] rules from CloudTrail). Not linked.
+    pub fn ec2_unseen(&self, edges: &[Edge], node: &Node) -> bool {
+        self.ocsf
+            && !self.delivered
+            && node.kind == Kind::AssumedRole
+            && node.name().is_some_and(instance_like)
+            && !edges
+                .iter()
+                .any(|e| is_ec2(&e.parent) || unnamed_service(&e.parent))
+    }
+
     /// Whether creator `e` of `node` (the session this call resolved to) can have made it.
     pub fn agrees(&self, e: &Edge, node: &Node) -> bool {
         let p = &e.parent;
@@ -153,7 +167,7 @@ impl Call {
         {
             return false;
         }
-        let ec2 = p.kind == Kind::AwsService && p.name() == Some("ec2.amazonaws.com");
+        let ec2 = is_ec2(p);
         if self.delivered && !ec2 {
             // EC2 says it delivered these credentials: nobody else's AssumeRole made them.
             return false;
@@ -175,6 +189,21 @@ impl Call {
             &self.look.key.to_le_bytes(),
         ])
     }
+}
+
+fn is_ec2(p: &Node) -> bool {
+    p.kind == Kind::AwsService && p.name() == Some("ec2.amazonaws.com")
+}
+
+/// A service an export left unnamed (no `invoked_by`, see `Lineage::ocsf_unnamed`): EC2 perhaps.
+fn unnamed_service(p: &Node) -> bool {
+    p.kind == Kind::AwsService && !p.origin && p.name().is_none()
+}
+
+/// An EC2 instance id (`i-` and 8 or 17 hex digits), as EC2 names an instance's role session.
+fn instance_like(name: &str) -> bool {
+    name.strip_prefix("i-")
+        .is_some_and(|h| matches!(h.len(), 8 | 17) && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The key index hash for an access key id (0 when none).

@@ -8,6 +8,10 @@
 //! root user is named only where the record itself rules a task session out, and never from the
 //! mere absence of the field.
 //!
+//! `ec2RoleDelivery` is another: from CloudTrail it tells an instance's calls from those of a
+//! session someone else named after the instance. From OCSF, a session named after an instance
+//! whose creators seen include no EC2 is not linked (`Call::ec2_unseen`).
+//!
 //! Exporters drop more than the mapping does, and lineage never fills the gap with a guess:
 //! - without `actor.invoked_by`, a service's call names no service: its caller is an unnamed
 //!   service that is no origin ([`Lineage::ocsf_unnamed`]), so a session it creates is still

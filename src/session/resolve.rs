@@ -91,7 +91,7 @@ impl Chain {
             }
             let next = {
                 let edges = cur.creators.borrow();
-                if edges.is_empty() {
+                if edges.is_empty() || first.is_some_and(|c| c.ec2_unseen(&edges, &cur)) {
                     None
                 } else {
                     match pick(&edges, look, first.map(|c| (c, &*cur))) {

@@ -410,11 +410,17 @@ fn no_request_data(v: &mut Value) {
     }
 }
 
+/// Both: EC2's AssumeRole then names neither the service nor the session.
+fn no_invoked_by_nor_request_data(v: &mut Value) {
+    no_invoked_by(v);
+    no_request_data(v);
+}
+
 /// What exporters do to OCSF records besides the mapping: ids laid out otherwise, fields left
 /// out, times in other units and formats, `unmapped` nested. None of it may make another origin.
 #[test]
 fn no_exporter_change_makes_another_origin() {
-    let changes: [(&str, Change); 15] = [
+    let changes: [(&str, Change); 16] = [
         ("1.0.0-rc.2 ids", rc2_ids),
         ("swapped ids", swapped_ids),
         ("no credential_uid", no_credential_uid),
@@ -429,6 +435,7 @@ fn no_exporter_change_makes_another_origin() {
         ("no actor.invoked_by", no_invoked_by),
         ("no actor.user.name", no_user_name),
         ("no api.request.data", no_request_data),
+        ("neither", no_invoked_by_nor_request_data),
         ("as is", as_is),
     ];
     let mut failures = Vec::new();

@@ -41,7 +41,7 @@ impl Lineage {
             Some("AWSService") | None => match ui.invoked_by.get() {
                 // OCSF: an export without api.request.data hides which instance EC2 acted for.
                 Some(service) if call.ocsf && ocsf::instance_dropped(ev, service) => {
-                    Some(self.ocsf_unnamed(Kind::AwsService, Some(service)))
+                    Some(self.ocsf_unnamed(Kind::AwsService, Some(service), None))
                 }
                 Some(service) => {
                     // EC2 fetching an instance profile's credentials acts for that instance, and
@@ -57,7 +57,7 @@ impl Lineage {
                 }
                 // OCSF: an export without actor.invoked_by leaves a service's call unnamed.
                 None if call.ocsf && kind == Some("AWSService") => {
-                    Some(self.ocsf_unnamed(Kind::AwsService, None))
+                    Some(self.ocsf_unnamed(Kind::AwsService, None, None))
                 }
                 None => None,
             },
@@ -71,7 +71,7 @@ impl Lineage {
                 };
                 match ocsf::federated_name(ev, call.ocsf) {
                     Some(subject) => Some(self.federated_subject(ui, kind, subject)),
-                    None => Some(self.ocsf_unnamed(kind, ui.principal_id.get())),
+                    None => Some(self.ocsf_unnamed(kind, None, ui.principal_id.get())),
                 }
             }
             Some("IdentityCenterUser") => None,

@@ -123,18 +123,25 @@ fn issued_id(key: &str, at: Epoch) -> u64 {
 impl Lineage {
     /// A caller read from OCSF that the export left without the field naming it: a node of that
     /// kind that is no origin and has no creator, so what it makes or does is unlinked, and a
-    /// session it creates has it among its creators (a collision stays one).
-    pub(crate) fn ocsf_unnamed(&mut self, kind: Kind, name: Option<&str>) -> (Rc<Node>, u64) {
-        let id = stable_id(&[
-            b"ocsf-unnamed",
-            kind.as_str().as_bytes(),
-            name.unwrap_or("").as_bytes(),
-        ]);
+    /// session it creates has it among its creators (a collision stays one). `service` names a
+    /// service that the record still names; `principal` is the principal id, kept as such (never
+    /// as a name: it is not the one CloudTrail gives).
+    pub(crate) fn ocsf_unnamed(
+        &mut self,
+        kind: Kind,
+        service: Option<&str>,
+        principal: Option<&str>,
+    ) -> (Rc<Node>, u64) {
+        let ident = service.or(principal).unwrap_or("");
+        let id = stable_id(&[b"ocsf-unnamed", kind.as_str().as_bytes(), ident.as_bytes()]);
         if let Some(n) = self.table.session(id, None) {
             return (n, id);
         }
         let mut n = Node::new(id, kind, false);
-        n.name = name.map(Into::into);
+        n.name = service.map(Into::into);
+        if let Some(p) = principal {
+            let _ = n.extra_mut().principal_id.set(p.into());
+        }
         (self.add_session(n), id)
     }
 

@@ -27,6 +27,7 @@
 //! dedupe             --dedupe: recently seen event ids
 //! session            lineage: which session made each call, and which session or person made that
 //! session::caller    an event's userIdentity -> a node of the table
+//! session::ocsf      a root caller read from OCSF (assumedRoot dropped): root's own only if proven
 //! session::evidence  what a call says about its session, and whether a creator of it agrees
 //! session::creators  creating events: each links the session it mints to its caller
 //! session::node      a principal or session, and the creating events that link it to its parent

@@ -781,6 +781,7 @@ fn persist(h: &Held, index: &mut impl Iterator<Item = u32>) -> HeldRec {
         key_may_differ: c.key_may_differ,
         ocsf: c.ocsf,
         ocsf_root_session: c.ocsf_root_session,
+        key_dropped: c.key_dropped,
         minted,
         minted_by,
         waits_for: h.waits_for,
@@ -815,6 +816,7 @@ fn unpersist(r: HeldRec, built: &[Rc<Node>]) -> Option<Held> {
                 key_may_differ: r.key_may_differ,
                 ocsf: r.ocsf,
                 ocsf_root_session: r.ocsf_root_session,
+                key_dropped: r.key_dropped,
                 facts: Facts {
                     addr: r.facts[0],
                     tool: r.facts[1] as u32,

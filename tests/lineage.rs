@@ -146,25 +146,6 @@ fn check_dir(which: &str, at_least: usize) {
     );
 }
 
-/// The identifying value of an origin or candidate, as the fixtures' README defines it.
-fn origin_key(o: &serde_json::Value) -> String {
-    match o["type"].as_str() {
-        None => "-".to_string(),
-        Some("IAMUser" | "Root") => o["arn"].as_str().unwrap_or("").to_string(),
-        Some("IdentityCenterUser") => o["userId"]
-            .as_str()
-            .or(o["name"].as_str())
-            .unwrap_or("")
-            .to_string(),
-        Some("AWSService") => match o["instance"].as_str() {
-            Some(i) => format!("{}/{i}", o["name"].as_str().unwrap_or("")),
-            None => o["name"].as_str().unwrap_or("").to_string(),
-        },
-        Some("AWSAccount") => o["principalId"].as_str().unwrap_or("").to_string(),
-        Some(_) => o["name"].as_str().unwrap_or("").to_string(),
-    }
-}
-
 /// A record that names no identity has no session: `null`, not an id of zeros.
 #[test]
 fn no_identity_means_no_session() {

@@ -1,6 +1,6 @@
 //! Where the data really lives (issue 18): CloudWatch Logs subscription payloads, Security Lake's
 //! OCSF records and SIEM exports, recognised per record without a flag. Fixtures and how they were
-//! made: tests/fixtures/streams/ (make_streams.py, ct2ocsf.py, published/PROVENANCE.md).
+//! made: tests/fixtures/streams/ (make_streams.py, ct2ocsf.py, make_layouts.py).
 
 use crate::util::*;
 use serde_json::Value;
@@ -244,26 +244,30 @@ fn convert(path: &std::path::Path) -> Option<Vec<u8>> {
     }
 }
 
-/// The published samples (ocsf/examples): both id layouts read, and the annotation of each equals
-/// that of the CloudTrail record it was made from.
+/// OCSF records in the layouts exporters write (tests/fixtures/streams/layouts, written for this
+/// repository by make_layouts.py): both id layouts are read, and the annotation of each equals that
+/// of the CloudTrail record it was made from.
 #[test]
-fn published_ocsf_samples() {
-    let dir = streams().join("published");
+fn ocsf_record_layouts() {
+    let dir = streams().join("layouts");
     for v in ["v1.0.0-rc.2", "v1.1.0"] {
         for f in ["generic_api_activity", "account_change", "authentication"] {
-            let a = run_file(&dir.join(format!("{v}-{f}.raw")), &[]);
+            let a = run_file(&dir.join(format!("{f}.raw")), &[]);
             let b = run_file(&dir.join(format!("{v}-{f}.ocsf")), &[]);
             assert_eq!((a.code, b.code), (Some(0), Some(0)), "{v}-{f}: {}", b.stderr);
             let (a, b) = (a.json(), b.json());
             assert_eq!(b.len(), 1);
+            // The IAM user's calls have an origin; the role session's creator is not there.
+            let named = a[0]["ctail"]["origin"].is_object();
+            assert_eq!(named, f != "account_change", "{f}: {}", a[0]["ctail"]);
             assert_eq!(a[0]["ctail"], b[0]["ctail"], "{v}-{f}");
         }
     }
     // An exporter's `created_time: 0` is "not set", not 1970: the IAM user is still the origin.
-    let b = run_file(&dir.join("bloblang-v1.1.0-api_activity.ocsf"), &[]).json();
+    let b = run_file(&dir.join("bloblang-v1.1.0-generic_api_activity.ocsf"), &[]).json();
     assert_eq!(
         b[0]["ctail"]["origin"]["arn"],
-        "arn:aws:iam::1111111111111:user/Level6"
+        "arn:aws:iam::111122223333:user/mei"
     );
     assert_eq!(b[0]["ctail"]["confidence"], "exact");
 }

@@ -183,3 +183,22 @@ pub fn sh_in_root(script: &str) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// The identifying value of an origin or candidate, as the fixtures' README defines it.
+pub fn origin_key(o: &serde_json::Value) -> String {
+    match o["type"].as_str() {
+        None => "-".to_string(),
+        Some("IAMUser" | "Root") => o["arn"].as_str().unwrap_or("").to_string(),
+        Some("IdentityCenterUser") => o["userId"]
+            .as_str()
+            .or(o["name"].as_str())
+            .unwrap_or("")
+            .to_string(),
+        Some("AWSService") => match o["instance"].as_str() {
+            Some(i) => format!("{}/{i}", o["name"].as_str().unwrap_or("")),
+            None => o["name"].as_str().unwrap_or("").to_string(),
+        },
+        Some("AWSAccount") => o["principalId"].as_str().unwrap_or("").to_string(),
+        Some(_) => o["name"].as_str().unwrap_or("").to_string(),
+    }
+}

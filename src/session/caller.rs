@@ -9,13 +9,16 @@
 use super::evidence::{opt_key, Call};
 use super::node::{Confidence, Edge, Evidence, Kind, Node, Reason, Via};
 use super::table::{live_at, stable_id};
-use super::{account_of, last_name, Lineage};
+use super::{account_of, last_name, ocsf, Lineage};
 use crate::event::{Event, UserIdentity};
 use crate::time::{parse_time, Epoch};
 use std::rc::Rc;
 
 /// Longest life of credentials whose creating event we have not seen (GetSessionToken's 36 h).
 pub const MAX_LIFETIME: Epoch = 36 * 3600;
+
+/// Longest life of an AssumeRoot task session's credentials.
+pub const ASSUME_ROOT_LIFE: Epoch = 900;
 
 impl Lineage {
     /// The caller's node and the session id for the annotation.
@@ -28,12 +31,18 @@ impl Lineage {
             Some("Root") if ui.session_context.assumed_root.get() == Some("true") => {
                 self.assumed_root(ui, now)
             }
+            // OCSF dropped assumedRoot: a task session and root's own look alike.
+            Some("Root") if call.ocsf_root_session => self.ocsf_root(ui, now),
             Some("Root") => self.user_session(ui, Kind::Root, now),
             Some("AssumedRole") => self.role_session(ui, Kind::AssumedRole, call),
             Some("FederatedUser") => self.role_session(ui, Kind::FederatedUser, call),
             Some("AWSAccount") => self.account_caller(ev, now),
             _ if ui.on_behalf_of.user_id.get().is_some() => self.identity_center_user(ui),
             Some("AWSService") | None => match ui.invoked_by.get() {
+                // OCSF: an export without api.request.data hides which instance EC2 acted for.
+                Some(service) if call.ocsf && ocsf::instance_dropped(ev, service) => {
+                    Some(self.ocsf_unnamed(Kind::AwsService, Some(service), None))
+                }
                 Some(service) => {
                     // EC2 fetching an instance profile's credentials acts for that instance, and
                     // names it as the session name.
@@ -46,21 +55,34 @@ impl Lineage {
                     let id = n.id;
                     Some((n, id))
                 }
+                // OCSF: an export without actor.invoked_by leaves a service's call unnamed.
+                None if call.ocsf && kind == Some("AWSService") => {
+                    Some(self.ocsf_unnamed(Kind::AwsService, None, None))
+                }
                 None => None,
             },
-            Some("SAMLUser") if is_identity_center_role(ev) => {
-                // IAM Identity Center signs users in to member accounts this way: the subject is
-                // the Identity Center user name.
-                Some(self.federated_subject(ui, Kind::IdentityCenterUser))
+            Some(k @ ("SAMLUser" | "WebIdentityUser")) => {
+                let kind = match k {
+                    // IAM Identity Center signs users in to member accounts this way: the subject
+                    // is the Identity Center user name.
+                    "SAMLUser" if is_identity_center_role(ev) => Kind::IdentityCenterUser,
+                    "SAMLUser" => Kind::SamlUser,
+                    _ => Kind::WebIdentityUser,
+                };
+                match ocsf::federated_name(ev, call.ocsf) {
+                    Some(subject) => Some(self.federated_subject(ui, kind, subject)),
+                    None => Some(self.ocsf_unnamed(kind, None, ui.principal_id.get())),
+                }
             }
-            Some("SAMLUser") => Some(self.federated_subject(ui, Kind::SamlUser)),
-            Some("WebIdentityUser") => Some(self.federated_subject(ui, Kind::WebIdentityUser)),
             Some("IdentityCenterUser") => None,
             Some(_) => self.opaque_principal(ui),
         };
         let Some((node, session)) = node else {
             return (None, 0);
         };
+        if call.ocsf && kind == Some("AssumedRole") {
+            self.ocsf_blind_link(&node, ui, call);
+        }
         if let Some(shared) = ev.shared_event_id.get() {
             if node.kind != Kind::AwsAccount {
                 self.pair_found(shared, &node, session);
@@ -108,7 +130,7 @@ impl Lineage {
     }
 
     /// An IAM user or root: the origin itself, or one of its temporary-credential sessions.
-    fn user_session(
+    pub(super) fn user_session(
         &mut self,
         ui: &UserIdentity<'_>,
         kind: Kind,
@@ -215,19 +237,29 @@ impl Lineage {
         if let Some(n) = self.by_key(key, None, created, now) {
             return Some((Rc::clone(&n), n.id));
         }
-        // Keys are recycled: an unknown task session is its key and its start.
+        Some(self.task_session(ui, created, now))
+    }
+
+    /// A task session whose creating call is not known: unlinked until it comes. Keys are
+    /// recycled, so it is its key and its start.
+    pub(super) fn task_session(
+        &mut self,
+        ui: &UserIdentity<'_>,
+        created: Option<Epoch>,
+        now: Option<Epoch>,
+    ) -> (Rc<Node>, u64) {
+        let key = ui.access_key_id.get();
         let start = created.or(now).unwrap_or(0);
         let id = stable_id(&[b"key-session", key.unwrap_or("").as_bytes(), &start.to_le_bytes()]);
         if let Some(n) = self.table.session(id, now) {
-            return Some((n, id));
+            return (n, id);
         }
         let mut n = Node::new(id, Kind::Root, false);
         n.arn = ui.arn.get().map(Into::into);
         n.account = ui.account_id.get().map(Into::into);
         n.created = start;
-        n.expires.set(n.created + 900);
-        let n = self.add_session(n);
-        Some((n, id))
+        n.expires.set(n.created + ASSUME_ROOT_LIFE);
+        (self.add_session(n), id)
     }
 
     /// A role or federated-user session, by (ARN, creationDate), then by key.
@@ -294,11 +326,12 @@ impl Lineage {
             Kind::FederatedUser => {
                 let issuer = &ctx.session_issuer;
                 issuer.arn.get().map(|iarn| {
-                    let ikind = if issuer.kind.get() == Some("Root") {
-                        Kind::Root
-                    } else {
-                        Kind::IamUser
+                    // OCSF keeps only the issuer's ARN, and root's ARN says root.
+                    let root = match issuer.kind.get() {
+                        Some(k) => k == "Root",
+                        None => iarn.ends_with(":root"),
                     };
+                    let ikind = if root { Kind::Root } else { Kind::IamUser };
                     let name = issuer.user_name.get().or_else(|| last_name(iarn));
                     let account = issuer.account_id.get().or_else(|| account_of(iarn));
                     self.origin(ikind, &[iarn], |u| {
@@ -393,8 +426,12 @@ impl Lineage {
     }
 
     /// A SAML or OIDC subject, as the caller of AssumeRoleWithSAML / WithWebIdentity.
-    pub(crate) fn federated_subject(&mut self, ui: &UserIdentity<'_>, kind: Kind) -> (Rc<Node>, u64) {
-        let subject = ui.user_name.get().or(ui.principal_id.get()).unwrap_or("");
+    pub(crate) fn federated_subject(
+        &mut self,
+        ui: &UserIdentity<'_>,
+        kind: Kind,
+        subject: &str,
+    ) -> (Rc<Node>, u64) {
         let provider = ui.identity_provider.get();
         let n = self.origin(kind, &[provider.unwrap_or(""), subject], |n| {
             n.name = Some(subject.into());
@@ -500,7 +537,7 @@ pub(crate) fn implied(parent: &Rc<Node>) -> Edge {
 impl Lineage {
     /// The session a key names, if it is the one this call's session can be: the same ARN (when
     /// the call names one), the same start (AWS recycles keys), alive at the call's time.
-    fn by_key(
+    pub(super) fn by_key(
         &mut self,
         key: Option<&str>,
         arn: Option<&str>,

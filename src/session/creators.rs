@@ -4,7 +4,7 @@
 //! copies of a cross-account call and plain duplicates share an event key and are one edge; two
 //! *different* creating events for one session identity are a collision, kept as two creators.
 
-use super::caller::MAX_LIFETIME;
+use super::caller::{ASSUME_ROOT_LIFE, MAX_LIFETIME};
 use super::evidence::opt_key;
 use super::node::{Confidence, Edge, Evidence, Kind, Node, Reason, Via};
 use super::table::{stable_id, Grant, IcName};
@@ -150,7 +150,21 @@ impl Lineage {
         };
         let child = match via {
             Via::AssumeRole | Via::AssumeRoleWithSaml | Via::AssumeRoleWithWebIdentity => {
-                self.role_child(ev, caller, now, expires, &mut edge)?
+                match self.role_child(ev, caller, now, expires, &mut edge) {
+                    Some(child) => {
+                        if let Some(k) =
+                            issued.filter(|_| ev.shape.get() == Some(crate::input::envelope::ocsf::SHAPE))
+                        {
+                            self.ocsf_minted(&child, k, now);
+                        }
+                        child
+                    }
+                    None => {
+                        // OCSF without api.request.data: the session is unknown, not its key.
+                        self.ocsf_blind_creation(ev, edge, now, expires);
+                        return None;
+                    }
+                }
             }
             Via::GetSessionToken | Via::AssumeRoot | Via::GetSigninToken => {
                 self.key_child(ev, via, caller, now, expires)?
@@ -277,7 +291,7 @@ impl Lineage {
                 (
                     Kind::Root,
                     Some(format!("arn:aws:iam::{target}:root").into_boxed_str()),
-                    900,
+                    ASSUME_ROOT_LIFE,
                 )
             }
             Via::GetSessionToken => (caller.kind, caller.arn.clone(), MAX_LIFETIME),

@@ -36,8 +36,13 @@ pub struct Call {
     /// Read from OCSF (`Event::shape`): fields the CloudTrail→OCSF mapping drops are absent,
     /// not known to be absent, so the checks they feed are not made (see [`Call::unverified`]).
     pub ocsf: bool,
-    /// Read from OCSF, a root caller with temporary credentials: without `assumedRoot` (dropped
-    /// by the mapping) root's own session and an AssumeRoot task session look alike.
+    /// Read from OCSF, a caller that signs with a key (not a role owner's `AWSAccount` copy, nor
+    /// a service) and shows none: the export may have dropped `credential_uid`.
+    pub key_dropped: bool,
+    /// Read from OCSF, a root caller that may be an AssumeRoot task session: without
+    /// `assumedRoot` (dropped by the mapping, unless `unmapped` kept it) root's own session and a
+    /// task session look alike, and so does root's call without a key where the export dropped
+    /// `credential_uid` (see `Lineage::ocsf_root`).
     pub ocsf_root_session: bool,
     /// Where from and with what, for misuse signals (the attack verdict is set by the engine).
     pub facts: Facts,
@@ -71,10 +76,19 @@ impl Call {
             key_may_differ: ev.session_credential_from_console.get() == Some("true")
                 || ui.invoked_by.get().is_some(),
             ocsf,
+            key_dropped: ocsf
+                && ui.access_key_id.get().is_none()
+                && matches!(
+                    ui.kind.get(),
+                    Some("AssumedRole" | "FederatedUser" | "IAMUser" | "Root")
+                ),
+            // A long-term key or a sign-in is root's own for certain: a task session has
+            // neither.
             ocsf_root_session: ocsf
                 && ui.kind.get() == Some("Root")
-                && (ctx.attributes.creation_date.get().is_some()
-                    || ui.access_key_id.get().is_some_and(|k| k.starts_with("ASIA"))),
+                && ctx.assumed_root.get().is_none()
+                && !ui.access_key_id.get().is_some_and(|k| k.starts_with("AKIA"))
+                && ev.event_source.get() != Some("signin.amazonaws.com"),
             facts: Facts {
                 addr,
                 tool: 0, // set by the engine, from its cache of agents
@@ -106,6 +120,20 @@ impl Call {
             || (node.kind == Kind::FederatedUser && p.origin && self.issuer == 0)
     }
 
+    /// Read from OCSF, a call of a session named after an EC2 instance none of whose creators is
+    /// EC2 (or a service the export left unnamed): the mapping drops `ec2RoleDelivery`, which would say whether EC2 delivered these
+    /// credentials in an AssumeRole not in the input (then no creator seen made the session the
+    /// call belongs to, as [`Call::agrees`] rules from CloudTrail). Not linked.
+    pub fn ec2_unseen(&self, edges: &[Edge], node: &Node) -> bool {
+        self.ocsf
+            && !self.delivered
+            && node.kind == Kind::AssumedRole
+            && node.name().is_some_and(instance_like)
+            && !edges
+                .iter()
+                .any(|e| is_ec2(&e.parent) || unnamed_service(&e.parent))
+    }
+
     /// Whether creator `e` of `node` (the session this call resolved to) can have made it.
     pub fn agrees(&self, e: &Edge, node: &Node) -> bool {
         let p = &e.parent;
@@ -116,6 +144,11 @@ impl Call {
         }
         let key_matches = self.look.key != 0 && e.issued_key == self.look.key;
         if self.look.key != 0 && e.issued_key != 0 && !key_matches && !self.key_may_differ {
+            return false;
+        }
+        if self.key_dropped && e.issued_key != 0 && !self.key_may_differ {
+            // An OCSF record without `credential_uid`: the key that tells this creator's session
+            // from a recycled key's or a same-named one is not there to compare. Not linked.
             return false;
         }
         if self.subject != 0 && e.via == Via::AssumeRoleWithWebIdentity && opt_id(p.name()) != self.subject {
@@ -134,7 +167,7 @@ impl Call {
         {
             return false;
         }
-        let ec2 = p.kind == Kind::AwsService && p.name() == Some("ec2.amazonaws.com");
+        let ec2 = is_ec2(p);
         if self.delivered && !ec2 {
             // EC2 says it delivered these credentials: nobody else's AssumeRole made them.
             return false;
@@ -156,6 +189,21 @@ impl Call {
             &self.look.key.to_le_bytes(),
         ])
     }
+}
+
+fn is_ec2(p: &Node) -> bool {
+    p.kind == Kind::AwsService && p.name() == Some("ec2.amazonaws.com")
+}
+
+/// A service an export left unnamed (no `invoked_by`, see `Lineage::ocsf_unnamed`): EC2 perhaps.
+fn unnamed_service(p: &Node) -> bool {
+    p.kind == Kind::AwsService && !p.origin && p.name().is_none()
+}
+
+/// An EC2 instance id (`i-` and 8 or 17 hex digits), as EC2 names an instance's role session.
+fn instance_like(name: &str) -> bool {
+    name.strip_prefix("i-")
+        .is_some_and(|h| matches!(h.len(), 8 | 17) && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The key index hash for an access key id (0 when none).

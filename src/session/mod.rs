@@ -11,6 +11,7 @@ pub mod doors;
 pub mod evidence;
 pub mod misuse;
 pub mod node;
+pub mod ocsf;
 pub mod persist;
 pub mod resolve;
 pub mod table;

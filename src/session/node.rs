@@ -118,7 +118,8 @@ pub enum Reason {
     SameOrigin,
     /// The call was read from OCSF, which dropped the field that would have confirmed the link.
     OcsfDropped,
-    /// A root session read from OCSF, which dropped `assumedRoot`.
+    /// A root session read from OCSF, which dropped `assumedRoot`, taken for the root user's own
+    /// because the record rules an AssumeRoot task session out (`Lineage::ocsf_root`).
     OcsfAssumedRoot,
 }
 
@@ -151,8 +152,9 @@ impl Reason {
                  (webIdFederationData subject, onBehalfOf user or sessionIssuer)"
             }
             Reason::OcsfAssumedRoot => {
-                "OCSF input: the mapping drops assumedRoot, so this root session may be an AssumeRoot \
-                 task session whose creator is not in the stream"
+                "OCSF input: the mapping drops assumedRoot; taken for the root user's own session as \
+                 no AssumeRoot task session can be it (a key that is not temporary, older than 900 s \
+                 and 300 s of clock skew, or found by its key or sign-in)"
             }
         }
     }
@@ -168,7 +170,7 @@ pub struct Evidence {
 }
 
 /// One creating event: `parent` minted the node that holds this edge.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Edge {
     pub parent: Rc<Node>,
     pub via: Via,

@@ -52,6 +52,8 @@ pub struct HeldRec {
     pub ocsf: bool,
     #[serde(default)]
     pub ocsf_root_session: bool,
+    #[serde(default)]
+    pub key_dropped: bool,
     pub minted: Option<u32>,
     pub minted_by: Option<u32>,
     pub waits_for: u64,

@@ -75,7 +75,10 @@ impl Chain {
         let mut first = call;
         for hop in 0..=MAX_HOPS {
             if cur.origin {
-                if call.is_some_and(|c| c.ocsf_root_session) && cur.kind == Kind::Root {
+                // Root's own session, read from OCSF: taken for it on what the record rules out,
+                // not on assumedRoot (see `Lineage::ocsf_root`).
+                let own = cur.kind == Kind::Root && cur.arn == node.arn;
+                if call.is_some_and(|c| c.ocsf_root_session) && own {
                     conf = conf.max(Confidence::Heuristic);
                     self.reason = Some(Reason::OcsfAssumedRoot);
                 }
@@ -88,7 +91,7 @@ impl Chain {
             }
             let next = {
                 let edges = cur.creators.borrow();
-                if edges.is_empty() {
+                if edges.is_empty() || first.is_some_and(|c| c.ec2_unseen(&edges, &cur)) {
                     None
                 } else {
                     match pick(&edges, look, first.map(|c| (c, &*cur))) {

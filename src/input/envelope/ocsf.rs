@@ -1,5 +1,5 @@
 //! Amazon Security Lake: CloudTrail management events converted to OCSF (API Activity, class
-//! 6003; the published samples also use Authentication 3002, Account Change 3001 and the
+//! 6003; the published mapping also uses Authentication 3002, Account Change 3001 and the
 //! pre-1.0 API Activity 3005), as JSON lines (what Athena, Spark or DuckDB write when a table
 //! such as `cloud_trail_mgmt_2_0` is exported).
 //!
@@ -115,7 +115,7 @@ fn user_identity(v: &Value) -> Option<Map<String, Value>> {
     let mut ui = Map::new();
     put(&mut ui, "type", text_of(uf("type")));
     // The ARN is `uid` (1.1) or `uuid` (1.0-rc), the principal id `uid_alt` (1.1) or `uid` (1.0-rc):
-    // published samples disagree, so each is taken by what it looks like.
+    // exporters disagree, so each is taken by what it looks like.
     let ids: Vec<String> = ["uid", "uuid", "uid_alt"]
         .iter()
         .filter_map(|k| text_str(uf(k)))
@@ -130,7 +130,10 @@ fn user_identity(v: &Value) -> Option<Map<String, Value>> {
     );
     // Identity Center: uid_alt holds onBehalfOf.userId instead of the principal id, and idp.uid
     // names the identity store.
-    let idp = actor.get("idp");
+    // Without its type, a caller that names an identity could be anything, a service acting for
+    // it or an Identity Center user included: none of that is read (the caller is then nobody).
+    let untyped = text_str(uf("type")).is_none() && (!ids.is_empty() || uf("credential_uid").is_some());
+    let idp = actor.get("idp").filter(|_| !untyped);
     let store = text_str(idp.and_then(|i| i.get("uid"))).filter(|s| s.starts_with("arn:aws:identitystore"));
     let other = ids.iter().find(|s| !s.starts_with("arn:")).cloned();
     match (store, other) {
@@ -149,7 +152,11 @@ fn user_identity(v: &Value) -> Option<Map<String, Value>> {
         .and_then(|u| at(u, &["account", "uid"]))
         .or_else(|| uf("account_uid"));
     put(&mut ui, "accountId", text_of(account));
-    put(&mut ui, "invokedBy", text_of(actor.get("invoked_by")));
+    put(
+        &mut ui,
+        "invokedBy",
+        text_of(actor.get("invoked_by").filter(|_| !untyped)),
+    );
     let kind = text_str(uf("type"));
     let idp_name = text_of(idp.and_then(|i| i.get("name")));
     if matches!(kind.as_deref(), Some("SAMLUser" | "WebIdentityUser")) {
@@ -186,9 +193,12 @@ fn event_time(v: &Value) -> Option<Value> {
     epoch_ms(v.get("time")).or_else(|| text_of(v.get("time_dt")))
 }
 
+/// CloudTrail began in 2013: an earlier `time` is not one (0 stands for "not set" in some
+/// exporters' output; seconds written where OCSF wants milliseconds land in January 1970).
+const EARLIEST_MS: i64 = 946_684_800_000; // 2000-01-01
+
 fn epoch_ms(v: Option<&Value>) -> Option<Value> {
-    // 0 stands for "not set" in some exporters' output (the bloblang samples).
-    let ms = v?.as_i64().filter(|&ms| ms > 0)?;
+    let ms = v?.as_i64().filter(|&ms| ms >= EARLIEST_MS)?;
     let t = chrono::DateTime::from_timestamp(ms.div_euclid(1000), 0)?;
     Some(Value::String(t.format("%Y-%m-%dT%H:%M:%SZ").to_string()))
 }
@@ -298,25 +308,25 @@ mod tests {
     }
 
     #[test]
-    fn both_published_id_layouts() {
-        // ocsf/examples v1.1.0 Authentication sample: uid = ARN, uid_alt = principal id.
+    fn both_id_layouts() {
+        // The 1.1.0 layout (Authentication): uid = ARN, uid_alt = principal id.
         let v = back(
-            r#"{"class_uid":3002,"metadata":{"product":{"name":"CloudTrail","version":"1.08"},"uid":"e1"},"time":1699633474000,"actor":{"user":{"account":{"uid":"111122223333"},"name":"anaya","type":"IAMUser","uid":"arn:aws:iam::111122223333:user/anaya","uid_alt":"AIDACKCEVSQ6C2EXAMPLE"}},"api":{"operation":"ConsoleLogin","service":{"name":"signin.amazonaws.com"},"response":{"data":"{\"ConsoleLogin\":\"Success\"}"}},"unmapped":{"recipientAccountId":"111122223333","additionalEventData.MobileVersion":"No"}}"#,
+            r#"{"class_uid":3002,"metadata":{"product":{"name":"CloudTrail","version":"1.09"},"uid":"e1"},"time":1709629180000,"actor":{"user":{"account":{"uid":"111122223333"},"name":"mei","type":"IAMUser","uid":"arn:aws:iam::111122223333:user/mei","uid_alt":"AIDAEXAMPLEMEI000001"}},"api":{"operation":"ConsoleLogin","service":{"name":"signin.amazonaws.com"},"response":{"data":"{\"ConsoleLogin\":\"Success\"}"}},"unmapped":{"recipientAccountId":"111122223333","additionalEventData.MobileVersion":"No"}}"#,
         );
-        assert_eq!(v["userIdentity"]["arn"], "arn:aws:iam::111122223333:user/anaya");
-        assert_eq!(v["userIdentity"]["principalId"], "AIDACKCEVSQ6C2EXAMPLE");
+        assert_eq!(v["userIdentity"]["arn"], "arn:aws:iam::111122223333:user/mei");
+        assert_eq!(v["userIdentity"]["principalId"], "AIDAEXAMPLEMEI000001");
         assert_eq!(v["userIdentity"]["accountId"], "111122223333");
-        assert_eq!(v["eventTime"], "2023-11-10T16:24:34Z");
+        assert_eq!(v["eventTime"], "2024-03-05T08:59:40Z");
         assert_eq!(v["responseElements"]["ConsoleLogin"], "Success");
         assert_eq!(v["recipientAccountId"], "111122223333");
         assert_eq!(v["additionalEventData"]["MobileVersion"], "No");
-        // ocsf/examples v1.0.0-rc.2 API Activity sample: uid = principal id, uuid = ARN.
+        // The 1.0.0-rc.2 layout (API Activity 3005): uid = principal id, uuid = ARN.
         let v = back(
-            r#"{"class_uid":3005,"metadata":{"product":{"name":"CloudTrail"}},"actor":{"user":{"account_uid":"811596193553","credential_uid":"AKIA3Z2XBVUDFQ9TU4MD","type":"IAMUser","uid":"AIDADO2GQD0K8TEF7KW1V","uuid":"arn:aws:iam::811596193553:user/Level6"}},"api":{"operation":"X"}}"#,
+            r#"{"class_uid":3005,"metadata":{"product":{"name":"CloudTrail"}},"actor":{"user":{"account_uid":"444455556666","credential_uid":"AKIAEXAMPLEOPS000001","type":"IAMUser","uid":"AIDAEXAMPLEOPS000001","uuid":"arn:aws:iam::444455556666:user/ops"}},"api":{"operation":"X"}}"#,
         );
-        assert_eq!(v["userIdentity"]["arn"], "arn:aws:iam::811596193553:user/Level6");
-        assert_eq!(v["userIdentity"]["principalId"], "AIDADO2GQD0K8TEF7KW1V");
-        assert_eq!(v["userIdentity"]["accessKeyId"], "AKIA3Z2XBVUDFQ9TU4MD");
+        assert_eq!(v["userIdentity"]["arn"], "arn:aws:iam::444455556666:user/ops");
+        assert_eq!(v["userIdentity"]["principalId"], "AIDAEXAMPLEOPS000001");
+        assert_eq!(v["userIdentity"]["accessKeyId"], "AKIAEXAMPLEOPS000001");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod input_order;
 mod lineage;
 mod long_running;
 mod man_page;
+mod parquet;
 mod pretty_json;
 mod producer;
 mod properties;

@@ -100,11 +100,12 @@ mod with_the_feature {
         }
     }
 
-    /// The trap: `time` and `actor.session.created_time` typed as Parquet timestamps, with no
-    /// `*_dt` strings beside them. OCSF's `timestamp_t` is epoch milliseconds: written as a
-    /// string (what a generic Parquet-to-JSON writer does), `time` would not be read, nor the
-    /// session's creation, and lineage would lose its times. Written as numbers, the story gets
-    /// exactly the annotations it gets from JSON lines.
+    /// The trap: `time` and `actor.session.created_time` typed as Parquet timestamps (in
+    /// milliseconds and in nanoseconds), with no `*_dt` strings beside them. OCSF's
+    /// `timestamp_t` is epoch milliseconds: written as a string (what a generic Parquet-to-JSON
+    /// writer does) or as nanoseconds (what the record reader hands on for them), `time` would
+    /// not be read, nor the session's creation, and lineage would lose its times. Written as
+    /// milliseconds, the story gets exactly the annotations it gets from JSON lines.
     #[test]
     fn timestamps_come_out_as_ocsf_writes_them() {
         let a = split(&run_file(

@@ -129,11 +129,12 @@ impl Lines<'_> {
 #[cfg(feature = "parquet")]
 mod rows {
     use super::{Lines, MAX_ROW_GROUP};
-    use parquet::basic::Compression;
+    use parquet::basic::{Compression, LogicalType, TimeUnit};
     use parquet::errors::{ParquetError, Result};
     use parquet::file::metadata::RowGroupMetaData;
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::{Field, Row};
+    use parquet::schema::types::SchemaDescriptor;
     use std::fs::File;
     use std::io::Write;
 
@@ -144,10 +145,14 @@ mod rows {
         for (n, group) in reader.metadata().row_groups().iter().enumerate() {
             check(n, group, size)?;
         }
+        let mut json = Json {
+            nanos: nanosecond_columns(reader.metadata().file_metadata().schema_descr()),
+            path: String::new(),
+        };
         for n in 0..reader.num_row_groups() {
             let group = reader.get_row_group(n)?;
             for row in group.get_row_iter(None)? {
-                write_row(&row?, &mut out.buf);
+                json.row(&row?, &mut out.buf);
                 out.buf.push(b'\n');
                 if !out.line_done() {
                     return Ok(false);
@@ -199,96 +204,128 @@ mod rows {
         Ok(())
     }
 
-    /// A row or struct as a JSON object, its null fields left out.
-    fn write_row(row: &Row, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        for (name, field) in row.get_column_iter() {
-            if matches!(field, Field::Null) {
-                continue;
-            }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            string(name, out);
-            out.push(b':');
-            write_field(name, field, out);
-        }
-        out.push(b'}');
+    /// The columns typed as nanosecond timestamps: the record reader hands their values on as
+    /// plain integers (it knows the other units), so they are found by their path.
+    fn nanosecond_columns(schema: &SchemaDescriptor) -> Vec<String> {
+        schema
+            .columns()
+            .iter()
+            .filter(|c| {
+                matches!(c.logical_type_ref(), Some(LogicalType::Timestamp(t)) if t.unit == TimeUnit::NANOS)
+            })
+            .map(|c| c.path().string())
+            .collect()
     }
 
-    /// One value; `name` is its field's (a list's elements share it), for timestamps.
-    fn write_field(name: &str, field: &Field, out: &mut Vec<u8>) {
-        // Writing to a Vec cannot fail.
-        let _ = match field {
-            Field::Null => out.write_all(b"null"),
-            Field::Bool(b) => write!(out, "{b}"),
-            Field::Byte(v) => write!(out, "{v}"),
-            Field::Short(v) => write!(out, "{v}"),
-            Field::Int(v) => write!(out, "{v}"),
-            Field::Long(v) => write!(out, "{v}"),
-            Field::UByte(v) => write!(out, "{v}"),
-            Field::UShort(v) => write!(out, "{v}"),
-            Field::UInt(v) => write!(out, "{v}"),
-            Field::ULong(v) => write!(out, "{v}"),
-            Field::Float16(v) => float(f64::from(*v), out),
-            Field::Float(v) => float(f64::from(*v), out),
-            Field::Double(v) => float(*v, out),
-            Field::TimeMillis(v) => write!(out, "{v}"),
-            Field::TimeMicros(v) => write!(out, "{v}"),
-            Field::TimestampMillis(ms) => timestamp(name, *ms, out),
-            Field::TimestampMicros(us) => timestamp(name, us.div_euclid(1000), out),
-            Field::Group(row) => {
-                write_row(row, out);
-                Ok(())
-            }
-            Field::ListInternal(list) => {
-                out.push(b'[');
-                for (i, element) in list.elements().iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write_field(name, element, out);
+    /// Rows as JSON, OCSF's way.
+    struct Json {
+        /// See [`nanosecond_columns`].
+        nanos: Vec<String>,
+        /// The dotted path of the field being written (a list's elements share the list's).
+        path: String,
+    }
+
+    impl Json {
+        /// A row or struct as a JSON object, its null fields left out.
+        fn row(&mut self, row: &Row, out: &mut Vec<u8>) {
+            out.push(b'{');
+            let mut first = true;
+            for (name, field) in row.get_column_iter() {
+                if matches!(field, Field::Null) {
+                    continue;
                 }
-                out.push(b']');
-                Ok(())
-            }
-            Field::MapInternal(map) => {
-                out.push(b'{');
-                let mut first = true;
-                for (key, value) in map.entries() {
-                    if matches!(key, Field::Null) {
-                        continue;
-                    }
-                    if !first {
-                        out.push(b',');
-                    }
-                    first = false;
-                    match key {
-                        Field::Str(k) => string(k, out),
-                        other => string(&other.to_string(), out),
-                    }
-                    out.push(b':');
-                    write_field(name, value, out);
+                if !first {
+                    out.push(b',');
                 }
-                out.push(b'}');
-                Ok(())
+                first = false;
+                string(name, out);
+                out.push(b':');
+                let outer = self.path.len();
+                if outer > 0 {
+                    self.path.push('.');
+                }
+                self.path.push_str(name);
+                self.field(name, field, out);
+                self.path.truncate(outer);
             }
-            Field::Str(s) => {
-                string(s, out);
-                Ok(())
-            }
-            Field::Bytes(b) => {
-                string(&String::from_utf8_lossy(b.data()), out);
-                Ok(())
-            }
-            // Dates and decimals as Parquet's own text of them (OCSF has neither).
-            Field::Date(_) | Field::Decimal(_) => {
-                string(&field.to_string().replace('"', ""), out);
-                Ok(())
-            }
-        };
+            out.push(b'}');
+        }
+
+        /// One value of the field `name`.
+        fn field(&mut self, name: &str, field: &Field, out: &mut Vec<u8>) {
+            // Writing to a Vec cannot fail.
+            let _ = match field {
+                Field::Null => out.write_all(b"null"),
+                Field::Bool(b) => write!(out, "{b}"),
+                Field::Byte(v) => write!(out, "{v}"),
+                Field::Short(v) => write!(out, "{v}"),
+                Field::Int(v) => write!(out, "{v}"),
+                Field::Long(ns) if self.nanos.contains(&self.path) => {
+                    timestamp(name, ns.div_euclid(1_000_000), out)
+                }
+                Field::Long(v) => write!(out, "{v}"),
+                Field::UByte(v) => write!(out, "{v}"),
+                Field::UShort(v) => write!(out, "{v}"),
+                Field::UInt(v) => write!(out, "{v}"),
+                Field::ULong(v) => write!(out, "{v}"),
+                Field::Float16(v) => float(f64::from(*v), out),
+                Field::Float(v) => float(f64::from(*v), out),
+                Field::Double(v) => float(*v, out),
+                Field::TimeMillis(v) => write!(out, "{v}"),
+                Field::TimeMicros(v) => write!(out, "{v}"),
+                Field::TimestampMillis(ms) => timestamp(name, *ms, out),
+                Field::TimestampMicros(us) => timestamp(name, us.div_euclid(1000), out),
+                Field::Group(row) => {
+                    self.row(row, out);
+                    Ok(())
+                }
+                Field::ListInternal(list) => {
+                    out.push(b'[');
+                    for (i, element) in list.elements().iter().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        self.field(name, element, out);
+                    }
+                    out.push(b']');
+                    Ok(())
+                }
+                Field::MapInternal(map) => {
+                    out.push(b'{');
+                    let mut first = true;
+                    for (key, value) in map.entries() {
+                        if matches!(key, Field::Null) {
+                            continue;
+                        }
+                        if !first {
+                            out.push(b',');
+                        }
+                        first = false;
+                        match key {
+                            Field::Str(k) => string(k, out),
+                            other => string(&other.to_string(), out),
+                        }
+                        out.push(b':');
+                        self.field(name, value, out);
+                    }
+                    out.push(b'}');
+                    Ok(())
+                }
+                Field::Str(s) => {
+                    string(s, out);
+                    Ok(())
+                }
+                Field::Bytes(b) => {
+                    string(&String::from_utf8_lossy(b.data()), out);
+                    Ok(())
+                }
+                // Dates and decimals as Parquet's own text of them (OCSF has neither).
+                Field::Date(_) | Field::Decimal(_) => {
+                    string(&field.to_string().replace('"', ""), out);
+                    Ok(())
+                }
+            };
+        }
     }
 
     /// OCSF's `datetime_t` (a name ending in `_dt`) as RFC 3339, its `timestamp_t` as epoch ms.

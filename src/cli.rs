@@ -48,7 +48,8 @@ pub const MAX_THREADS: u16 = 64;
 #[command(name = "ctail-filter", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
     /// Input files, read in the order given; `-` or none for standard input. Gzip is detected by
-    /// content.
+    /// content, and so is Parquet (Amazon Security Lake's objects; a build with the `parquet`
+    /// feature reads them, see INPUT SHAPES).
     ///
     /// S3 trail files, named ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE.json[.gz], are read
     /// in the order of the delivery time in their names (ties: by file name, then path), whatever

@@ -11,6 +11,8 @@
 //! input              files and stdin read on a thread of their own, gzip by its magic bytes
 //! input::order       FILE arguments in delivery order: S3 trail files by the time in their names
 //! input::ahead       FILEs read and inflated ahead on threads of their own, handed on in order
+//! input::gzip        gzip inflated straight into chunk buffers, member after member
+//! input::parquet     Security Lake's Parquet FILEs, by their magic bytes: each row as its JSON line
 //! input::producer    `-- PRODUCER`: the upstream run as a child, stopped by our own signals
 //! input::framer      bytes -> one JSON value per record (lines, prefixes, colour, pretty JSON)
 //! input::scan        the framer's byte-level helpers: depth across lines, minifying, ANSI codes

@@ -12,6 +12,7 @@ mod lineage;
 mod long_running;
 mod man_page;
 mod ocsf_traps;
+mod parquet;
 mod pretty_json;
 mod producer;
 mod properties;

@@ -19,7 +19,7 @@
 //! small or large the files are. Many small files (trail files are often a few kilobytes) need
 //! many files ahead to keep the workers busy; large ones are held back by their channels.
 
-use super::{file_may_wait, open_counted, pump, Chunk, Source, STOP_READING};
+use super::{pump_file, Chunk, Source, STOP_READING};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
@@ -156,8 +156,7 @@ impl Worker {
                 return;
             }
             let spare = || self.pool.lock().ok().and_then(|mut p| p.pop());
-            let end = match open_counted(&path).and_then(|f| pump(f, &tx, &spare, true, file_may_wait(&path)))
-            {
+            let end = match pump_file(&path, &tx, &spare) {
                 Ok(true) => Chunk::End,
                 Ok(false) => return, // shutdown, or nobody listens
                 Err(e) => Chunk::Failed(e),

@@ -11,6 +11,7 @@ pub mod framer;
 mod gzip;
 pub mod order;
 pub mod parallel;
+pub mod parquet;
 pub mod producer;
 pub mod scan;
 
@@ -22,7 +23,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread;
 
 /// Bytes read per chunk, at most.
-const CHUNK: usize = 256 * 1024;
+pub const CHUNK: usize = 256 * 1024;
 /// Room left free before each chunk's data: the framer moves the unfinished line of the chunk
 /// before into it instead of copying every chunk into a buffer of its own.
 pub const HEADROOM: usize = 64 * 1024;
@@ -44,9 +45,33 @@ impl Read for Counted {
     }
 }
 
-/// Opens a FILE for reading, its bytes counted.
-fn open_counted(path: &std::path::Path) -> io::Result<Box<dyn Read>> {
-    Ok(Box::new(Counted(File::open(path)?)))
+/// Reads FILE `path` to its end and sends it on as chunks, its bytes counted: a Parquet file (by
+/// its magic bytes, whatever it is called) through [`parquet`], anything else through [`pump`].
+/// `Ok(false)` when the receiver is gone. The only look at the content before [`pump`]'s own.
+fn pump_file(
+    path: &std::path::Path,
+    tx: &SyncSender<Chunk>,
+    spare: &dyn Fn() -> Option<Vec<u8>>,
+) -> io::Result<bool> {
+    let mut file = File::open(path)?;
+    let mut head = [0u8; 4];
+    let mut n = 0;
+    while n < head.len() {
+        let got = read_retrying(&mut file, &mut head[n..])?;
+        if got == 0 {
+            break;
+        }
+        n += got;
+    }
+    if head[..n] == parquet::MAGIC {
+        return parquet::pump(file, tx, spare);
+    }
+    // Not Parquet: the bytes looked at go first. A FILE may be a pipe (`<(zcat …)`), so they are
+    // not read again by seeking back.
+    FILE_BYTES_READ.fetch_add(n as u64, Ordering::Relaxed);
+    let waits = !file.metadata().is_ok_and(|m| m.is_file());
+    let raw = io::Cursor::new(head[..n].to_vec()).chain(Counted(file));
+    pump(Box::new(raw), tx, spare, true, waits)
 }
 
 /// An input named on the command line: a file, or standard input for `-`.
@@ -149,27 +174,23 @@ fn read_source(source: &Source, tx: &SyncSender<Chunk>, recycle: &Receiver<Vec<u
             widen_pipe();
             Box::new(io::stdin())
         }
-        Source::File(p) => open_counted(p)?,
+        Source::File(p) => return pump_file(p, tx, &|| recycle.try_recv().ok()),
         Source::Bytes(b) => Box::new(io::Cursor::new(std::sync::Arc::clone(b))),
         Source::Producer(p) => return producer::read(p, tx, recycle),
     };
-    pump(raw, tx, &|| recycle.try_recv().ok(), true, may_wait(source))
-}
-
-/// Whether a read of `source` may wait for a writer: standard input, a producer, a FIFO named
-/// as a FILE (`<(zcat …)`). Not a regular file.
-fn may_wait(source: &Source) -> bool {
-    match source {
-        Source::File(p) => file_may_wait(p),
-        Source::Bytes(_) => false,
-        Source::Stdin | Source::Producer(_) => true,
-    }
+    pump(
+        raw,
+        tx,
+        &|| recycle.try_recv().ok(),
+        true,
+        matches!(source, Source::Stdin),
+    )
 }
 
 /// Reads `raw` to its end (gzip or not) and sends it on as chunks; with `stoppable`, stops
 /// before the next read once shutdown asked for it. `Ok(false)` when the receiver is gone.
-/// `spare` hands back a chunk buffer the pipeline is done with, if there is one. `waits`: see
-/// [`may_wait`].
+/// `spare` hands back a chunk buffer the pipeline is done with, if there is one. `waits`: a read
+/// may wait for a writer (standard input, a producer, a FIFO named as a FILE).
 fn pump(
     raw: Box<dyn Read>,
     tx: &SyncSender<Chunk>,
@@ -214,11 +235,6 @@ fn pump(
             return Ok(false);
         }
     }
-}
-
-/// See [`may_wait`].
-fn file_may_wait(path: &std::path::Path) -> bool {
-    !std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 /// When standard input is a pipe, asks Linux for a 1 MiB pipe buffer instead of 64 KiB: the

@@ -8,7 +8,7 @@ pub use crate::error::{Error, Exit};
 use crate::input::envelope::Unwrapper;
 use crate::input::framer::Framer;
 use crate::input::parallel::Parallel;
-use crate::input::{spawn_reader, Chunk, HEADROOM};
+use crate::input::{first_file_is_gzip, spawn_reader, Chunk, HEADROOM};
 use crate::sink::{Input, Sink};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -288,12 +288,20 @@ impl Feed {
                 .min(MAX_AUTO_THREADS),
             n => n,
         };
-        // FILEs are read and inflated ahead by threads of their own (with two threads or more):
-        // inflating takes about a quarter of the work a gzip backfill costs (zlib-rs), so one
-        // such thread per two keeps up (measured: README, Backfill).
-        let inflaters = if threads < 2 { 0 } else { (threads / 2).max(1) };
+        // gzip FILEs on two threads: inflating them keeps the second core busy, and a decoding
+        // thread beside the inflater would share that core while adding the cost of handing
+        // decoded records over. So the reader thread inflates and the engine's thread decodes:
+        // 0.45 s against 0.59 s for 3,022 trail files (README, Backfill).
+        let gzip_on_two = threads == 2 && first_file_is_gzip(&config.sources);
+        // Otherwise FILEs are read and inflated ahead by threads of their own (with two threads
+        // or more), one per two threads.
+        let inflaters = if threads < 2 || gzip_on_two {
+            0
+        } else {
+            (threads / 2).max(1)
+        };
         let (rx, recycle) = spawn_reader(config.sources.clone(), inflaters);
-        if threads < 2 {
+        if threads < 2 || gzip_on_two {
             let framer = Box::new(Framer::new(config.max_record_bytes));
             return Feed::Chunks {
                 rx,

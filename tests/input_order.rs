@@ -133,7 +133,7 @@ fn trail_files_in_ls_order_give_the_output_of_delivery_order() {
     );
     assert_calls_exact(&sorted_run, 3);
     for (given, what) in [(&ls, "ls order"), (&reversed, "reversed")] {
-        for threads in ["1", "2"] {
+        for threads in ["1", "2", "4"] {
             let run = run_files(&["--threads", threads], given);
             assert_eq!(run.code, Some(0), "{}", run.stderr);
             assert!(

@@ -274,14 +274,7 @@ proptest! {
     ) {
         let records = real_records();
         let mut bytes = pick.get(&records).clone().into_bytes();
-        for (at, op, c) in edits {
-            let i = at.index(bytes.len() + 1);
-            match op {
-                0 if i < bytes.len() => bytes[i] = c,
-                1 if i < bytes.len() => { bytes.remove(i); }
-                _ => bytes.insert(i, c),
-            }
-        }
+        edit(&mut bytes, edits);
         if let Ok(text) = std::str::from_utf8(&bytes) {
             fast_agrees(text)?;
         }
@@ -301,6 +294,20 @@ proptest! {
         let text = format!("{{\"eventName\":{}}}", tokens.concat());
         fast_agrees(&text)?;
         fast_agrees(&format!("{{{}}}", tokens.concat()))?;
+    }
+}
+
+/// Replaces (0), removes (1) or inserts (2) a byte at each edit's place.
+fn edit(bytes: &mut Vec<u8>, edits: Vec<(prop::sample::Index, u8, u8)>) {
+    for (at, op, c) in edits {
+        let i = at.index(bytes.len() + 1);
+        match op {
+            0 if i < bytes.len() => bytes[i] = c,
+            1 if i < bytes.len() => {
+                bytes.remove(i);
+            }
+            _ => bytes.insert(i, c),
+        }
     }
 }
 
@@ -340,14 +347,7 @@ proptest! {
         ]);
         let elements: Vec<&str> = picks.iter().map(|p| p.get(&records).as_str()).collect();
         let mut bytes = format!(r#"{{"Records":[{}]}}"#, elements.join(",")).into_bytes();
-        for (at, op, c) in edits {
-            let i = at.index(bytes.len() + 1);
-            match op {
-                0 if i < bytes.len() => bytes[i] = c,
-                1 if i < bytes.len() => { bytes.remove(i); }
-                _ => bytes.insert(i, c),
-            }
-        }
+        edit(&mut bytes, edits);
         let Ok(text) = std::str::from_utf8(&bytes) else { return Ok(()) };
         let got = unwrapped(text);
         if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {

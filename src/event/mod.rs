@@ -528,6 +528,17 @@ lenient_struct! {
     }
 }
 
+impl UserIdentity<'_> {
+    /// When the caller's session began (`sessionContext.attributes.creationDate`), if it says.
+    pub(crate) fn session_start(&self) -> Option<crate::time::Epoch> {
+        self.session_context
+            .attributes
+            .creation_date
+            .get()
+            .and_then(crate::time::parse_time)
+    }
+}
+
 impl<'a> Event<'a> {
     /// Whether this object is a CloudTrail record rather than an envelope or something else.
     pub fn looks_like_cloudtrail(&self) -> bool {

@@ -152,12 +152,7 @@ impl Lineage {
         let held = Rc::clone(&user);
         let arn: &str = held.arn.as_deref().unwrap_or(arn);
         let key = ui.access_key_id.get();
-        let created = ui
-            .session_context
-            .attributes
-            .creation_date
-            .get()
-            .and_then(parse_time);
+        let created = ui.session_start();
         let Some(created) = created else {
             // Long-term credentials: the user is the session. (The kind is part of the id
             // for all but IAM users, whose ids predate it: a root and a user with the same
@@ -228,12 +223,7 @@ impl Lineage {
     /// An AssumeRoot task session: linked by its key only, never taken for the root user.
     fn assumed_root(&mut self, ui: &UserIdentity<'_>, now: Option<Epoch>) -> Option<(Rc<Node>, u64)> {
         let key = ui.access_key_id.get();
-        let created = ui
-            .session_context
-            .attributes
-            .creation_date
-            .get()
-            .and_then(parse_time);
+        let created = ui.session_start();
         if let Some(n) = self.by_key(key, None, created, now) {
             return Some((Rc::clone(&n), n.id));
         }

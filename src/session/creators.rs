@@ -10,7 +10,7 @@ use super::node::{Confidence, Edge, Evidence, Kind, Node, Reason, Via};
 use super::table::{stable_id, Grant, IcName};
 use super::{account_of, last_name, role_session_of, Lineage};
 use crate::event::Event;
-use crate::time::{parse_sts_expiration, parse_time, write_iso, Epoch};
+use crate::time::{parse_sts_expiration, write_iso, Epoch};
 use std::rc::Rc;
 
 /// More creators than this for one session identity is noise or an attack; the rest are refused.
@@ -39,13 +39,7 @@ impl Lineage {
         }
         let ui = &ev.user_identity;
         let arn = ui.arn.get()?;
-        let created = ui
-            .session_context
-            .attributes
-            .creation_date
-            .get()
-            .and_then(parse_time)
-            .or(now)?;
+        let created = ui.session_start().or(now)?;
         let id = stable_id(&[b"session", arn.as_bytes(), &created.to_le_bytes()]);
         let child = self.child(id, Kind::AssumedRole, |n| {
             n.arn = Some(arn.into());

@@ -31,7 +31,7 @@ use super::table::stable_id;
 use super::Lineage;
 use crate::event::{Event, UserIdentity};
 use crate::input::envelope::ocsf::SHAPE;
-use crate::time::{parse_time, Epoch};
+use crate::time::Epoch;
 use std::rc::Rc;
 
 /// SigV4 accepts requests signed up to 5 minutes off the server's clock: a task session's call
@@ -52,12 +52,7 @@ impl Lineage {
     pub(crate) fn ocsf_root(&mut self, ui: &UserIdentity<'_>, now: Option<Epoch>) -> Option<(Rc<Node>, u64)> {
         let arn = ui.arn.get().or(ui.principal_id.get())?;
         let key = ui.access_key_id.get();
-        let created = ui
-            .session_context
-            .attributes
-            .creation_date
-            .get()
-            .and_then(parse_time);
+        let created = ui.session_start();
         if let Some(n) = self.by_key(key, Some(arn), created, now) {
             return Some((Rc::clone(&n), n.id));
         }

@@ -74,23 +74,27 @@ fn pump_file(
     pump(Box::new(raw), tx, spare, true, waits)
 }
 
-/// Whether the first FILE among `sources` is gzip (by its magic bytes): how a backfill's files
-/// are told from plain ones before reading, to lay out the threads. `false` when there is no FILE,
-/// it cannot be read (reading it later reports why), or it is no regular file: a FIFO
-/// (`<(zcat …)`) would lose the bytes looked at.
-pub fn first_file_is_gzip(sources: &[Source]) -> bool {
+/// Whether the first FILE among `sources` is a small gzip file (by its magic bytes, under
+/// [`SMALL_GZIP`]): a backfill of trail files, told before reading, to lay out the threads.
+/// `false` when there is no FILE, it cannot be read (reading it later reports why), or it is no
+/// regular file: a FIFO (`<(zcat …)`) would lose the bytes looked at.
+pub fn first_file_is_small_gzip(sources: &[Source]) -> bool {
     let Some(path) = sources.iter().find_map(|s| match s {
         Source::File(p) => Some(p),
         _ => None,
     }) else {
         return false;
     };
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() < SMALL_GZIP) {
         return false;
     }
     let mut head = [0u8; 2];
     File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == [0x1f, 0x8b]
 }
+
+/// S3 trail files are tens of kilobytes of gzip (the largest in `../shared/data`: 52 KB); a
+/// Firehose object or a gzip NDJSON export is megabytes.
+const SMALL_GZIP: u64 = 1 << 20;
 
 /// An input named on the command line: a file, or standard input for `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -224,10 +224,10 @@ pub struct Cli {
     /// Threads (at most 64): 1 decodes on the engine's thread, input read (and gzip inflated) on
     /// a reader thread; N decodes records on N-1 threads, and on the engine's when it would
     /// otherwise wait, while the session engine runs in input order (the output is the same).
-    /// With N of 3 or more (or 2, when the first FILE is not gzip), FILEs are also read and gzip
-    /// inflated ahead, in order, on N/2 threads of their own (at most 32 files and 64 chunks of
-    /// 256 KiB ahead); with 2 and gzip FILEs, the reader inflates and the engine's thread decodes,
-    /// the fastest on two cores. 0 (default): one per core, at most 4.
+    /// With N of 2 or more, FILEs are also read and gzip inflated ahead, in order, on N/2 threads
+    /// of their own (at most 32 files and 64 chunks of 256 KiB ahead); but with 2 and small gzip
+    /// FILEs (trail files, under 1 MiB), the reader inflates and the engine's thread decodes, the
+    /// fastest on two cores. 0 (default): one per core, at most 4.
     #[arg(long, value_name = "N", default_value_t = 0,
           value_parser = clap::builder::TypedValueParser::map(
               clap::value_parser!(u16).range(0..=MAX_THREADS as i64), usize::from))]

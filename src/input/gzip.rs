@@ -53,6 +53,9 @@ fn pump_members(
         // The headroom only needs to exist (the framer writes into it before reading it): a
         // recycled buffer is only cut down to it, a new one zeroed once.
         buf.resize(HEADROOM, 0);
+        // Inflating fills the capacity: a buffer the framer grew for a long record is cut back,
+        // so a chunk stays within its bound.
+        buf.shrink_to(HEADROOM + CHUNK);
         buf.reserve_exact((HEADROOM + CHUNK).saturating_sub(buf.len()));
         let filled = member.fill(input, &mut buf, waits);
         // What inflated before an error goes on first: a cut file's records up to the cut.

@@ -8,7 +8,7 @@ use crate::filter::Patterns;
 use crate::hold::{Held, HoldBuffer, Release};
 use crate::input::batch::{Batch, BatchItem};
 use crate::input::envelope::{Item, Record, Unwrapper};
-use crate::input::framer::{Frame, Framer};
+use crate::input::framer::{BadReason, Frame, Framer};
 use crate::output::view::{self, View};
 use crate::output::{Output, Reject, Reporter};
 use crate::session::creators::event_id_key;
@@ -337,12 +337,28 @@ impl<W: Write> Sink<W> {
                     line,
                     reason,
                     continues,
-                } => self.take(Input::Bad {
-                    bytes,
-                    line,
-                    what: &reason.as_str(),
-                    end: !continues,
-                })?,
+                } => {
+                    // A trail file cut short gives its whole records first (see
+                    // `Unwrapper::truncated`); the rest is the truncated record.
+                    let mut rest = 0;
+                    if reason == BadReason::Truncated && !continues {
+                        let mut result = Ok(());
+                        rest = unwrapper
+                            .truncated(bytes, &mut |item| {
+                                if let (Ok(()), Item::Record(rec)) = (&result, item) {
+                                    result = self.take(Input::Record(&rec));
+                                }
+                            })
+                            .unwrap_or(0);
+                        result?;
+                    }
+                    self.take(Input::Bad {
+                        bytes: &bytes[rest..],
+                        line,
+                        what: &reason.as_str(),
+                        end: !continues,
+                    })?
+                }
                 Frame::BadMore { bytes, last } => self.take(Input::BadMore { bytes, last })?,
             }
         }

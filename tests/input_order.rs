@@ -365,3 +365,81 @@ fn real_deliveries_given_backwards_give_the_output_of_delivery_order() {
     assert!(backwards.stdout == in_order.stdout, "the output differs");
     assert!(in_order.lines().len() > 2000);
 }
+
+/// A trail file cut short (a partial download: its gzip stream ends early) gives the records
+/// before the cut, exactly as the whole file gives them, then one truncated record for the rest;
+/// the files around it are read whole, with one thread or several. Before, the cut file's
+/// records were all rejected with it.
+#[test]
+fn a_trail_file_cut_short_keeps_its_whole_records() {
+    let dir = scratch("cut-short");
+    let story: Vec<PathBuf> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/s3"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let whole = story
+        .iter()
+        .find(|p| p.to_string_lossy().contains("444455556666"))
+        .unwrap();
+    let other = story
+        .iter()
+        .find(|p| p.to_string_lossy().contains("111122223333"))
+        .unwrap();
+    let gz = std::fs::read(whole).unwrap();
+    let mut json = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut json).unwrap();
+    let records = serde_json::from_slice::<Value>(&json).unwrap()["Records"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(records >= 4, "the fixture holds {records} records");
+    // Cut inside the third record: the first two are whole.
+    let starts: Vec<usize> = (0..json.len())
+        .filter(|&i| json[i..].starts_with(b"{\"eventVersion\":\""))
+        .collect();
+    let cut_at = starts[2] + 40;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(&json).unwrap();
+    let full = e.finish().unwrap();
+    // A gzip stream cut where the inflated text is past the cut: find the shortest prefix of the
+    // compressed bytes that inflates beyond `cut_at`, and not to the end.
+    let cut = (1..full.len())
+        .find(|&n| {
+            let mut out = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&full[..n]), &mut out);
+            out.len() > cut_at
+        })
+        .unwrap();
+    let cut_file = dir.join(whole.file_name().unwrap());
+    std::fs::write(&cut_file, &full[..cut]).unwrap();
+    let want_whole = run_files(&["--hold", "0"], &[whole.clone()]).records();
+    let others = run_files(&["--hold", "0"], &[other.clone()]).records().len();
+    for threads in ["1", "2", "4"] {
+        let alone = run_files(&["--hold", "0", "--threads", threads], &[cut_file.clone()]);
+        assert_eq!(alone.code, Some(1), "{}", alone.stderr);
+        let got = alone.records();
+        assert!(
+            got.len() >= 2 && got.len() < records,
+            "--threads {threads}: {} of {records} records of the cut file",
+            got.len()
+        );
+        assert!(
+            got == want_whole[..got.len()],
+            "--threads {threads}: the records before the cut are not what the whole file gives"
+        );
+        assert!(
+            alone
+                .stderr
+                .contains(&format!("{}:1: truncated record", cut_file.display())),
+            "{}",
+            alone.stderr
+        );
+        // Beside another file: both read, the other whole.
+        let both = run_files(
+            &["--hold", "0", "--threads", threads],
+            &[cut_file.clone(), other.clone()],
+        );
+        assert_eq!(both.code, Some(1), "{}", both.stderr);
+        assert_eq!(both.records().len(), got.len() + others, "--threads {threads}");
+    }
+}

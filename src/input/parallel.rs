@@ -18,7 +18,7 @@
 
 use super::batch::{Batch, BatchItem};
 use super::envelope::{Item, Unwrapper};
-use super::framer::{Frame, Framer};
+use super::framer::{BadReason, Frame, Framer};
 use super::{Chunk, HEADROOM};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -111,7 +111,18 @@ impl RawBatch {
                     what,
                     end,
                 } => {
-                    let bytes = out.push_bytes(self.bytes(bytes));
+                    // A trail file cut short gives its whole records first, as on one thread.
+                    let mut rest = 0;
+                    if *what == BadReason::Truncated.as_str() && *end {
+                        rest = unwrapper
+                            .truncated(self.bytes(bytes), &mut |item| {
+                                if let Item::Record(rec) = item {
+                                    out.push_record(rec.text, rec.splice, rec.event);
+                                }
+                            })
+                            .unwrap_or(0);
+                    }
+                    let bytes = out.push_bytes(&self.bytes(bytes)[rest..]);
                     out.items.push(BatchItem::Bad {
                         bytes,
                         line: *line,

@@ -142,6 +142,41 @@ impl Unwrapper {
         self.value(bytes, 0, visit);
     }
 
+    /// A value the input ended inside (the framer's truncated record): when it is an S3 trail
+    /// file cut short (a partial download, a damaged gzip stream), calls `visit` for each whole
+    /// record before the cut and returns where the rest begins; `None`, with nothing visited,
+    /// for anything else. The rest is the caller's to report, as the truncated record it is.
+    pub fn truncated(&mut self, bytes: &[u8], visit: &mut dyn FnMut(Item<'_, '_>)) -> Option<usize> {
+        // The cut may fall inside a character: what precedes it is text.
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).ok()?,
+        };
+        // One line (the framer may have gathered it with its line break).
+        let text = text.trim_end();
+        if !text.starts_with(TRAIL_FILE) || memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_some() {
+            return None;
+        }
+        let mut elements = Elements::new(text, "Records")?;
+        let mut rest = TRAIL_FILE.len();
+        // Only what the scanner reads whole and is a record goes out; the first element that is
+        // anything else (or is cut) is where the rest begins.
+        while let Some(Element::Decoded(span, event)) = elements.next::<Event<'_>>() {
+            let record = &text[span.clone()];
+            if !(record.starts_with('{') && event.looks_like_cloudtrail()) {
+                break;
+            }
+            let splice = splice_point(record, &event);
+            visit(Item::Record(Record {
+                text: record,
+                splice,
+                event: &event,
+            }));
+            rest = span.end;
+        }
+        Some(rest)
+    }
+
     fn value(&mut self, bytes: &[u8], level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) {
         match std::str::from_utf8(bytes) {
             Ok(text) => self.text(text, level, visit),

@@ -412,10 +412,15 @@ fn a_trail_file_cut_short_keeps_its_whole_records() {
         .unwrap();
     let cut_file = dir.join(whole.file_name().unwrap());
     std::fs::write(&cut_file, &full[..cut]).unwrap();
-    let want_whole = run_files(&["--hold", "0"], &[whole.clone()]).records();
-    let others = run_files(&["--hold", "0"], &[other.clone()]).records().len();
+    let want_whole = run_files(&["--hold", "0"], std::slice::from_ref(whole)).records();
+    let others = run_files(&["--hold", "0"], std::slice::from_ref(other))
+        .records()
+        .len();
     for threads in ["1", "2", "4"] {
-        let alone = run_files(&["--hold", "0", "--threads", threads], &[cut_file.clone()]);
+        let alone = run_files(
+            &["--hold", "0", "--threads", threads],
+            std::slice::from_ref(&cut_file),
+        );
         assert_eq!(alone.code, Some(1), "{}", alone.stderr);
         let got = alone.records();
         assert!(

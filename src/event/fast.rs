@@ -105,6 +105,63 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Enters an array at `[`. `Ok(false)`: it was empty, and is already left.
+    pub(crate) fn enter_array(&mut self) -> Result<bool, Bail> {
+        if self.depth + 1 >= MAX_DEPTH {
+            return Err(Bail);
+        }
+        self.pos += 1;
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(false);
+        }
+        self.depth += 1;
+        Ok(true)
+    }
+
+    /// After an element: `Ok(true)` when another follows (the comma consumed), `Ok(false)` when
+    /// the array closed here.
+    pub(crate) fn next_element(&mut self) -> Result<bool, Bail> {
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(b']') => {
+                self.pos += 1;
+                self.depth -= 1;
+                Ok(false)
+            }
+            _ => Err(Bail),
+        }
+    }
+
+    /// Where the scanner is, in bytes from the start of the text.
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// A string without escapes (a value compared with a known word).
+    pub(crate) fn plain_string(&mut self) -> Result<&'a str, Bail> {
+        if self.peek() != Some(b'"') {
+            return Err(Bail);
+        }
+        match self.string()? {
+            (s, false) => Ok(s),
+            _ => Err(Bail),
+        }
+    }
+
+    /// A string, its escapes decoded into `out[..len]` (see [`json::unescape_string`]): `len`.
+    pub(crate) fn string_into(&mut self, out: &mut Vec<u8>) -> Result<usize, Bail> {
+        if self.peek() != Some(b'"') {
+            return Err(Bail);
+        }
+        let (end, len) = json::unescape_string(self.bytes(), self.pos + 1, out).ok_or(Bail)?;
+        self.pos = end;
+        Ok(len)
+    }
+
     /// A member's key and its colon. Keys with escapes are left to serde_json.
     pub(crate) fn key(&mut self) -> Result<&'a str, Bail> {
         if self.peek() != Some(b'"') {
@@ -348,18 +405,8 @@ impl<'a> Elements<'a> {
 /// `memchr` to pay for its setup.
 #[inline]
 fn special(b: &[u8], mut i: usize) -> Option<usize> {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES << 7;
     while let Some(chunk) = b.get(i..i + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().ok()?);
-        let quote = w ^ (ONES * u64::from(b'"'));
-        let backslash = w ^ (ONES * u64::from(b'\\'));
-        // A byte's high bit is set where the byte is zero (or below 0x20), and possibly at
-        // bytes after such a byte, never before: so the lowest set bit is the first match.
-        let hits = (w.wrapping_sub(ONES * 0x20) & !w)
-            | (quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash);
-        let hits = hits & HIGH;
+        let hits = json::specials(u64::from_le_bytes(chunk.try_into().ok()?));
         if hits != 0 {
             return Some(i + hits.trailing_zeros() as usize / 8);
         }

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-mod fast;
+pub(crate) mod fast;
 pub(crate) use fast::{Element, Elements};
 
 /// A string field: absent, `null`, `""` or of another type all read as `None` through [`Str::get`].

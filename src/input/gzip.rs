@@ -169,6 +169,54 @@ impl Member {
     }
 }
 
+/// Why [`inflate_all`] stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum InflateError {
+    /// Not gzip, or a member is broken or cut short.
+    Broken,
+    /// More than the limit.
+    TooLarge,
+}
+
+/// Inflates the gzip members of `gz`, back to back, into `out` (cleared first), at most `max`
+/// bytes: what a CloudWatch Logs payload holds. Straight into `out`'s spare capacity, as the
+/// reader does, rather than through a `Read` that zeroes what it reads into.
+pub(crate) fn inflate_all(mut gz: &[u8], max: usize, out: &mut Vec<u8>) -> Result<(), InflateError> {
+    out.clear();
+    while !gz.is_empty() {
+        let mut inflater = Decompress::new_gzip(15);
+        loop {
+            if out.len() == out.capacity() {
+                if out.len() > max {
+                    return Err(InflateError::TooLarge);
+                }
+                // One byte past the limit tells "exactly max" from "more".
+                let room = (out.len().max(gz.len() * 4).max(4096)).min(max + 1 - out.len());
+                out.reserve_exact(room);
+            }
+            let (read, written) = (inflater.total_in(), inflater.total_out());
+            let status = inflater
+                .decompress_vec(gz, out, FlushDecompress::None)
+                .map_err(|_| InflateError::Broken)?;
+            let used = (inflater.total_in() - read) as usize;
+            gz = &gz[used..];
+            match status {
+                Status::StreamEnd => break,
+                // Room to write and nothing done: the member is cut short (or the inflater
+                // stalled, which must not spin).
+                _ if used == 0 && inflater.total_out() == written && out.len() < out.capacity() => {
+                    return Err(InflateError::Broken)
+                }
+                _ => {}
+            }
+        }
+        if out.len() > max {
+            return Err(InflateError::TooLarge);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

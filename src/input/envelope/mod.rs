@@ -201,22 +201,8 @@ impl Unwrapper {
         }
         // CloudWatch Logs writes messageType first: a payload of hundreds of records is read in
         // one pass here instead of first being scanned as a record that it is not.
-        if text.starts_with(subscription::PREFIX) {
-            // Payloads back to back (a Firehose object): each read on its own, at this level.
-            let mut rest = text;
-            while let Some(end) = subscription::first_of_several(rest) {
-                let (one, more) = rest.split_at(end);
-                if !self.data_message(one, level, visit) {
-                    self.text(one, level, visit); // holds no seam: no recursion
-                }
-                rest = more;
-            }
-            if self.data_message(rest, level, visit) {
-                return;
-            }
-            if rest.len() < text.len() {
-                return self.text(rest, level, visit);
-            }
+        if text.starts_with(subscription::PREFIX) && self.payloads(text, level, visit) {
+            return;
         }
         if text.starts_with('[') {
             return match serde_json::from_str::<Vec<&RawValue>>(text) {

@@ -15,10 +15,10 @@
 //! (and written out) exactly as if it had been given alone.
 
 use super::{Item, RecordError, Unwrapper};
-use flate2::read::MultiGzDecoder;
+use crate::event::fast::{Bail, Scanner};
+use crate::input::gzip::{inflate_all, InflateError};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
-use std::io::Read;
 
 /// How CloudWatch Logs starts every payload it writes.
 pub const PREFIX: &str = r#"{"messageType":"#;
@@ -26,7 +26,7 @@ pub const PREFIX: &str = r#"{"messageType":"#;
 /// Where one payload ends and the next begins, when several run together on one line. JSON has
 /// no `}{` inside a value and no unescaped quote inside a string, so these bytes occur only
 /// between two payloads.
-const SEAM: &[u8] = br#"}{"messageType":"#;
+pub(crate) const SEAM: &[u8] = br#"}{"messageType":"#;
 
 /// The length of the first payload of `text` when more follow it without a newline (a Firehose
 /// object in S3, inflated): found with one SIMD search instead of reading the payload twice.
@@ -54,6 +54,96 @@ pub fn each_message(text: &str, f: &mut dyn FnMut(&str)) -> Result<(Payload, boo
     match kind {
         Ok(Some(k)) => Ok((k, d.end().is_err())),
         _ => Err(seen),
+    }
+}
+
+/// Reads a payload, handing each message to `f` once, in order: the fast scanner first, and
+/// serde_json's reading for what it gives up on (which skips the messages already handed on).
+/// The kind of payload and where it ends (`None`: more follows, at a place not yet known); as
+/// [`each_message`] otherwise.
+fn read_payload(
+    text: &str,
+    buf: &mut Vec<u8>,
+    f: &mut dyn FnMut(&[u8]),
+) -> Result<(Payload, Option<usize>), usize> {
+    match each_message_fast(text, buf, f) {
+        Ok(end) => Ok((Payload::Data, Some(end))),
+        Err(handed_on) => {
+            let mut n = 0;
+            let (kind, more) = each_message(text, &mut |record| {
+                n += 1;
+                if n > handed_on {
+                    f(record.as_bytes())
+                }
+            })?;
+            Ok((kind, if more { None } else { Some(text.len()) }))
+        }
+    }
+}
+
+/// [`each_message`] for the payload as CloudWatch Logs writes it (`messageType` first, and
+/// `DATA_MESSAGE`), read by the fast scanner: each message is unescaped into `buf` and handed to
+/// `f` as its bytes. Returns where the payload ends. `Err(n)` when the scanner gave up, `n`
+/// messages in: on anything unusual (an escaped key, an exponent, a lone surrogate, broken JSON)
+/// the serde_json reading decides, and it must not hand those `n` on again.
+fn each_message_fast(text: &str, buf: &mut Vec<u8>, f: &mut dyn FnMut(&[u8])) -> Result<usize, usize> {
+    let mut seen = 0;
+    let mut sc = Scanner::new(text);
+    let mut read = || -> Result<usize, Bail> {
+        if sc.peek() != Some(b'{') || !sc.enter_object()? {
+            return Err(Bail);
+        }
+        if sc.key()? != "messageType" || sc.plain_string()? != "DATA_MESSAGE" {
+            return Err(Bail);
+        }
+        let mut events = false;
+        while sc.next_member()? {
+            match sc.key()? {
+                "logEvents" if !events => {
+                    events = true;
+                    if sc.peek() != Some(b'[') {
+                        return Err(Bail);
+                    }
+                    let mut more = sc.enter_array()?;
+                    while more {
+                        log_event(&mut sc, buf, &mut seen, f)?;
+                        more = sc.next_element()?;
+                    }
+                }
+                "messageType" | "logEvents" => return Err(Bail),
+                _ => sc.skip()?,
+            }
+        }
+        Ok(sc.pos())
+    };
+    read().map_err(|Bail| seen)
+}
+
+/// One `logEvents` entry: its first `message` handed to `f` (and counted in `seen`) as soon as it
+/// is read, as [`each_message`] does, even if the entry then turns out to be broken; an entry
+/// without one is left to serde_json.
+fn log_event(
+    sc: &mut Scanner<'_>,
+    buf: &mut Vec<u8>,
+    seen: &mut usize,
+    f: &mut dyn FnMut(&[u8]),
+) -> Result<(), Bail> {
+    if sc.peek() != Some(b'{') || !sc.enter_object()? {
+        return Err(Bail);
+    }
+    let mut done = false;
+    loop {
+        if sc.key()? == "message" && !done {
+            let len = sc.string_into(buf)?;
+            f(&buf[..len]);
+            *seen += 1;
+            done = true;
+        } else {
+            sc.skip()?;
+        }
+        if !sc.next_member()? {
+            return if done { Ok(()) } else { Err(Bail) };
+        }
     }
 }
 
@@ -213,17 +303,10 @@ pub fn open(data: &str, max: usize, scratch: &mut Vec<u8>, out: &mut Vec<u8>) ->
     if !scratch.starts_with(&[0x1f, 0x8b]) {
         return Err(PayloadError::Gzip);
     }
-    out.clear();
-    // One byte past the limit tells "exactly max" from "more".
-    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    MultiGzDecoder::new(&scratch[..])
-        .take(limit)
-        .read_to_end(out)
-        .map_err(|_| PayloadError::Gzip)?;
-    if out.len() > max {
-        return Err(PayloadError::TooLarge);
-    }
-    Ok(())
+    inflate_all(scratch, max, out).map_err(|e| match e {
+        InflateError::Broken => PayloadError::Gzip,
+        InflateError::TooLarge => PayloadError::TooLarge,
+    })
 }
 
 /// The value of each base64 character (either alphabet); 0xff for any other byte.
@@ -327,39 +410,57 @@ impl Unwrapper {
         self.put(level, buf);
     }
 
-    /// The common subscription payload, read in one pass; `false` (nothing visited) when it is
-    /// not one after all, for the general path to read and word the error.
-    pub(super) fn data_message(
-        &mut self,
-        text: &str,
-        level: usize,
-        visit: &mut dyn FnMut(Item<'_, '_>),
-    ) -> bool {
-        let read = each_message(text, &mut |record| self.text(record, level + 1, visit));
-        match read {
-            Ok((kind, more)) => {
-                if kind == Payload::Control {
-                    visit(Item::Skipped);
+    /// Subscription payloads, one or several back to back (a Firehose object, inflated), each
+    /// read in one pass as it comes: no pass over the text first to find where each ends.
+    /// `false` (nothing visited) when the text is one value that is not a payload after all,
+    /// for the general path to read and word the error. A broken payload among several is one
+    /// bad piece up to the next, which is read on its own.
+    pub(super) fn payloads(&mut self, text: &str, level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) -> bool {
+        let mut rest = text;
+        loop {
+            let mut buf = self.take(level);
+            let read = read_payload(rest, &mut buf, &mut |record| self.value(record, level + 1, visit));
+            self.put(level, buf);
+            let end = match read {
+                Ok((kind, end)) => {
+                    if kind == Payload::Control {
+                        visit(Item::Skipped);
+                    }
+                    end.unwrap_or_else(|| {
+                        // serde_json's reading says more follows, not where: read again.
+                        let mut values =
+                            serde_json::Deserializer::from_str(rest).into_iter::<serde::de::IgnoredAny>();
+                        let _ = values.next();
+                        values.byte_offset()
+                    })
                 }
-                if more {
-                    // The next payload of a Firehose object: where this one ends, read again.
-                    let mut values =
-                        serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
-                    let _ = values.next();
-                    let end = values.byte_offset();
-                    self.concatenated(&text[end..], level, visit);
+                Err(handed_on) => {
+                    let cut = first_of_several(rest).unwrap_or(rest.len());
+                    if handed_on > 0 {
+                        // Records before the fault were handed on; the rest is one bad piece.
+                        visit(Item::Bad {
+                            bytes: &rest.as_bytes()[..cut],
+                            error: RecordError::BadEnvelope(
+                                "a logEvents entry has no message, or the payload ends early",
+                            ),
+                        });
+                    } else if rest.len() == text.len() && cut == rest.len() {
+                        return false; // one value, and not a payload
+                    } else {
+                        self.text(&rest[..cut], level, visit); // holds no seam: no recursion
+                    }
+                    cut
                 }
+            };
+            rest = rest[end..].trim_ascii_start();
+            if rest.is_empty() {
+                return true;
             }
-            Err(0) => return false,
-            // Records before the fault were handed on; the rest of the payload is one bad piece.
-            Err(_) => visit(Item::Bad {
-                bytes: text.as_bytes(),
-                error: RecordError::BadEnvelope(
-                    "a logEvents entry has no message, or the payload ends early",
-                ),
-            }),
+            if !rest.starts_with(PREFIX) {
+                self.concatenated(rest, level, visit);
+                return true;
+            }
         }
-        true
     }
 
     /// A decoded subscription payload: each of `logEvents`' messages is a record, as a string.
@@ -424,6 +525,87 @@ pub(super) mod tests {
             }
         }
         s
+    }
+
+    /// What a reading hands on, and how it ends: `Ok(more follows)` or `Err(messages in)`.
+    fn handed_on(
+        read: impl FnOnce(&mut dyn FnMut(&[u8])) -> Result<bool, usize>,
+    ) -> (Vec<String>, Result<bool, usize>) {
+        let mut messages = Vec::new();
+        let end = read(&mut |m| messages.push(String::from_utf8(m.to_vec()).unwrap()));
+        (messages, end)
+    }
+
+    /// The fast reading, with serde_json's after it where it gives up, hands on exactly what
+    /// serde_json's reading alone does: each message once, in order, and the same ending. Traps
+    /// for the hand-over: an entry the scanner gives up on before or after its message, at each
+    /// place in the array, and every payload cut short.
+    #[test]
+    fn the_fast_reading_hands_on_what_serde_json_does() {
+        let message = |k: usize| format!(r#""{{\"eventName\":\"E{k}\",\"p\":\"a\\\\\\\"b\\u00e9\\n\"}}""#);
+        let odd_entries: [&dyn Fn(usize) -> String; 12] = [
+            &|k| format!(r#"{{"id":"{k}","timestamp":1e3,"message":{}}}"#, message(k)),
+            &|k| format!(r#"{{"id":"{k}","message":{},"timestamp":1e3}}"#, message(k)),
+            &|k| format!(r#"{{"id":"{k}","\u006dessage":{}}}"#, message(k)),
+            &|k| format!(r#"{{"i\u0064":"{k}","message":{}}}"#, message(k)),
+            &|k| format!(r#"{{"id":"{k}","message":"{{\"eventName\":\"\ud800\"}}"}}"#),
+            &|k| format!(r#"{{"id":"{k}","message":{k}}}"#),
+            &|k| format!(r#"{{"id":"{k}"}}"#),
+            &|k| format!(r#"{{"message":{},"message":"second"}}"#, message(k)),
+            &|k| {
+                format!(
+                    r#"{{"x":{}{}, "message":{}}}"#,
+                    "[".repeat(130),
+                    "]".repeat(130),
+                    message(k)
+                )
+            },
+            &|k| format!("{{ \"id\" : \"{k}\" ,\n \"message\" :\t{} }}", message(k)),
+            &|k| format!(r#"{{"id":"{k}","message":"{}"}}"#, "\\\"x".repeat(40)),
+            &|k| format!(r#"[{k}]"#),
+        ];
+        let head = r#"{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logEvents":["#;
+        let mut payloads = vec![
+            r#"{"messageType":"DATA\u005fMESSAGE","logEvents":[{"message":"x"}]}"#.to_string(),
+            r#"{"messageType":"DATA_MESSAGE","logEvents":[{"message":"x"}],"logEvents":[]}"#.to_string(),
+            r#"{"owner":"1","messageType":"DATA_MESSAGE","logEvents":[{"message":"x"}]}"#.to_string(),
+            r#"{"messageType":"CONTROL_MESSAGE","logEvents":[{"message":"x"}]}"#.to_string(),
+            r#"{"messageType":"DATA_MESSAGE","logEvents":[]}{"messageType":"DATA_MESSAGE","logEvents":[]}"#
+                .to_string(),
+        ];
+        for odd in odd_entries {
+            for at in 0..4 {
+                let entries: Vec<String> = (0..4)
+                    .map(|k| {
+                        if k == at {
+                            odd(k)
+                        } else {
+                            format!(r#"{{"id":"{k}","timestamp":1,"message":{}}}"#, message(k))
+                        }
+                    })
+                    .collect();
+                payloads.push(format!("{head}{}]}}", entries.join(",")));
+            }
+        }
+        let whole = payloads.len();
+        for i in 0..whole {
+            let p = payloads[i].clone();
+            payloads.extend((1..p.len()).filter_map(|cut| p.get(..cut)).map(str::to_string));
+            payloads.push(format!("{p} \n{p}"));
+        }
+        let mut gave_up = 0;
+        for text in &payloads {
+            let mut buf = Vec::new();
+            let fast = handed_on(|f| {
+                read_payload(text, &mut buf, f)
+                    .map(|(_, end)| end.is_none_or(|e| !text[e..].trim_ascii_start().is_empty()))
+            });
+            let slow = handed_on(|f| each_message(text, &mut |m| f(m.as_bytes())).map(|(_, more)| more));
+            assert_eq!(fast, slow, "{text}");
+            gave_up += usize::from(each_message_fast(text, &mut buf, &mut |_| {}).is_err_and(|n| n > 0));
+        }
+        // The traps do make the scanner give up after handing messages on.
+        assert!(gave_up > 100, "{gave_up}");
     }
 
     #[test]

@@ -55,6 +55,59 @@ fn subscription_and_siem_output_equals_reading_the_events_directly() {
     }
 }
 
+/// A Firehose object inflates to one line of payloads back to back, megabytes long. It is read
+/// payload by payload: only each payload has to fit in --max-record-bytes, not the object, and
+/// the payloads are decoded in parallel. (Before, such an object was one record "larger than
+/// --max-record-bytes", every event in it lost.)
+#[test]
+fn a_firehose_object_larger_than_the_record_limit_is_read_payload_by_payload() {
+    use std::io::{Read, Write};
+    let mut payloads = Vec::new();
+    flate2::read::MultiGzDecoder::new(
+        std::fs::File::open(streams().join("subscription-firehose.gz")).unwrap(),
+    )
+    .read_to_end(&mut payloads)
+    .unwrap();
+    assert!(!payloads.contains(&b'\n'));
+    // 40 copies as members back to back: 770 kB inflated, one line, 8 times the limit given.
+    let copies = 40;
+    let mut object = Vec::new();
+    for _ in 0..copies {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&payloads).unwrap();
+        object.extend(gz.finish().unwrap());
+    }
+    let path = scratch("firehose-object").join("object.gz");
+    std::fs::write(&path, &object).unwrap();
+    let limit = (copies * payloads.len() / 8).to_string();
+    let want: Vec<Value> = direct()
+        .json()
+        .into_iter()
+        .map(|r| r["eventID"].clone())
+        .collect();
+    for threads in ["1", "2", "4"] {
+        let got = run_file(
+            &path,
+            &[
+                "--hold",
+                "0",
+                "--threads",
+                threads,
+                "--max-record-bytes",
+                &limit,
+                "--stats",
+            ],
+        );
+        assert_eq!(got.code, Some(0), "{}", got.stderr);
+        let stats: Value = serde_json::from_str(got.stderr.trim()).expect("--stats JSON on stderr");
+        assert_eq!(stats["rejected"], 0, "--threads {threads}: {stats}");
+        assert_eq!(stats["control_messages"], copies, "--threads {threads}");
+        let ids: Vec<Value> = got.json().into_iter().map(|r| r["eventID"].clone()).collect();
+        let repeated: Vec<Value> = want.iter().cycle().take(want.len() * copies).cloned().collect();
+        assert_eq!(ids, repeated, "--threads {threads}");
+    }
+}
+
 #[test]
 fn control_messages_are_counted_not_rejected() {
     for name in [

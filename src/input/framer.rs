@@ -17,6 +17,7 @@
 //! validly, it is cut at the first such line after all, and what follows is read again from there
 //! (see `Framer::fall_back`).
 
+use super::envelope::subscription::{PREFIX, SEAM};
 use super::scan::{minify_into, strip_ansi_into, DepthScan};
 use std::ops::Range;
 
@@ -118,6 +119,10 @@ pub struct Framer {
     /// `buf[pos..searched]` holds no newline: an incomplete line is not scanned again with every
     /// chunk (a long record arriving in small reads would otherwise cost quadratic time).
     searched: usize,
+    /// `buf[pos..seam_searched]` holds no seam between subscription payloads (see
+    /// `Framer::payload_end`), for the same reason. Only ever a hint: stale, it costs a search
+    /// or a split, never a record.
+    seam_searched: usize,
     line: u64,
     eof: bool,
     max_record: usize,
@@ -145,6 +150,7 @@ impl Framer {
             buf: Vec::with_capacity(1 << 18),
             pos: 0,
             searched: 0,
+            seam_searched: 0,
             line: 1,
             eof: false,
             max_record: max_record.max(2),
@@ -167,6 +173,7 @@ impl Framer {
         // reads only into initialised memory).
         self.pos = self.buf.len();
         self.searched = self.pos;
+        self.seam_searched = self.pos;
         self.line = 1;
         self.eof = false;
         self.gather = None;
@@ -182,6 +189,7 @@ impl Framer {
         if self.pos > 0 && (self.pos == self.buf.len() || self.pos >= self.buf.len() / 2) {
             self.buf.drain(..self.pos);
             self.searched = self.searched.saturating_sub(self.pos);
+            self.seam_searched = self.seam_searched.saturating_sub(self.pos);
             self.pos = 0;
         }
         self.buf.extend_from_slice(data);
@@ -199,9 +207,11 @@ impl Framer {
         let from = start - pending;
         chunk[from..start].copy_from_slice(&self.buf[self.pos..]);
         let scanned = self.searched.saturating_sub(self.pos);
+        let seam_scanned = self.seam_searched.saturating_sub(self.pos);
         let old = std::mem::replace(&mut self.buf, chunk);
         self.pos = from;
         self.searched = from + scanned;
+        self.seam_searched = from + seam_scanned;
         old
     }
 
@@ -282,8 +292,24 @@ impl Framer {
                 None => {
                     // An incomplete line: wait for more, unless it is already too long.
                     self.searched = self.buf.len();
+                    let seam_from = self.seam_searched.saturating_sub(SEAM.len() - 1).max(self.pos);
+                    let payload_end = self.payload_end(seam_from);
+                    self.seam_searched = payload_end.unwrap_or(self.buf.len());
+                    if let Some(end) = payload_end {
+                        let out = Out::Record(Src::Buf(self.pos..end), self.line);
+                        self.pos = end;
+                        return Some(out);
+                    }
                     let held = self.buf.len() - self.pos + self.gather.as_ref().map_or(0, |g| g.text.len());
-                    if held <= self.max_record {
+                    // A payload as long as the limit is told from a longer one by the next
+                    // payload's start, the seam's bytes after it.
+                    let seam = if self.gather.is_none() && self.buf[self.pos..].starts_with(PREFIX.as_bytes())
+                    {
+                        SEAM.len() - 1
+                    } else {
+                        0
+                    };
+                    if held <= self.max_record + seam {
                         return None;
                     }
                     let r = self.pos..self.buf.len();
@@ -318,6 +344,12 @@ impl Framer {
             }
 
             if self.gather.is_none() && end - self.pos > self.max_record {
+                // Payloads back to back go on one by one, as while their line was arriving.
+                if let Some(cut) = self.payload_end(self.pos).filter(|&cut| cut < end) {
+                    let out = Out::Record(Src::Buf(self.pos..cut), line_no);
+                    self.pos = cut;
+                    return Some(out);
+                }
                 // A whole line too long, arrived in one read (a file's reads are large).
                 let out = Out::Bad(Src::Buf(self.pos..end), line_no, BadReason::TooLarge, false);
                 self.advance(next);
@@ -561,7 +593,21 @@ impl Framer {
         self.buf = buf;
         self.pos = 0;
         self.searched = 0;
+        self.seam_searched = 0;
         self.line = line;
+    }
+
+    /// Where the first of several CloudWatch Logs payloads back to back ends, in a line still
+    /// arriving (a Firehose object inflates to one line of megabytes, with no newline in it): each
+    /// goes on as soon as it has arrived, as a record of the same line, so the payloads of one
+    /// object are decoded in parallel and the object need not fit in `--max-record-bytes`. The
+    /// seam `}{"messageType":` can only be between two values (a string holds no bare quote).
+    /// `from`: where the seam is yet to be looked for.
+    fn payload_end(&self, from: usize) -> Option<usize> {
+        if self.gather.is_some() || !self.buf[self.pos..].starts_with(PREFIX.as_bytes()) {
+            return None;
+        }
+        memchr::memmem::find(&self.buf[from..], SEAM).map(|i| from + i + 1)
     }
 
     fn advance(&mut self, next: usize) {
@@ -676,6 +722,44 @@ mod tests {
             .filter(|x| x.0 == "rec")
             .map(|x| (x.1, x.2.as_str()))
             .collect()
+    }
+
+    /// A Firehose object inflates to payloads back to back on one line: while the line is still
+    /// arriving, each payload goes on as its own record of that line, as soon as the next one
+    /// starts; the object need not fit in the limit, only each payload. Traps: the seam's text
+    /// inside a message (its quotes escaped), a line that is not payloads, every chunking.
+    #[test]
+    fn payloads_back_to_back_go_on_one_by_one() {
+        let payload = |n: usize| {
+            format!(
+                r#"{{"messageType":"DATA_MESSAGE","logEvents":[{{"message":"{{\"eventName\":\"E{n}\",\"x\":\"}}{{\\\"messageType\\\":{}\"}}"}}]}}"#,
+                "y".repeat(40)
+            )
+        };
+        let line = format!("{}{}{}", payload(1), payload(2), payload(3));
+        let input = format!("{line}\n{{\"eventName\":\"next\"}}\n");
+        for chunk in [1, 7, 64, 200, line.len() + 1] {
+            for max in [1 << 20, payload(1).len()] {
+                let got = frames(input.as_bytes(), chunk, max);
+                let (last, first) = got.split_last().unwrap();
+                assert_eq!(last, &("rec".into(), 2, r#"{"eventName":"next"}"#.into()));
+                assert!(
+                    first.iter().all(|(kind, line, _)| kind == "rec" && *line == 1),
+                    "{got:?}"
+                );
+                assert_eq!(first.iter().map(|f| f.2.as_str()).collect::<String>(), line);
+                if chunk < payload(1).len() {
+                    assert_eq!(first.len(), 3, "chunk {chunk}: {got:?}");
+                    assert_eq!(first[1].2, payload(2));
+                }
+            }
+        }
+        // Not payloads: one line, and too long for the limit.
+        let other = format!(r#"{{"a":1}}{}"#, payload(1));
+        let got = frames(format!("{other}\n").as_bytes(), 7, 1 << 20);
+        assert_eq!(got, [("rec".into(), 1, other.clone())]);
+        let got = frames(format!("{other}\n").as_bytes(), 7, 50);
+        assert_eq!(got[0].0, "bad:TooLarge", "{got:?}");
     }
 
     #[test]

@@ -7,8 +7,8 @@
 #   decoded.ndjson      one DATA_MESSAGE per line, BATCH events each (what a consumer logs)
 #   lambda.ndjson       {"awslogs":{"data":"<base64 of gzip>"}} per line (what a Lambda is given)
 #   firehose-NNN.gz     the DATA_MESSAGEs as gzip members back to back, 40 per object (Firehose
-#                       objects in S3; an object inflates to one line, which must fit in
-#                       --max-record-bytes: 40 payloads of 500 events are about 28 MB)
+#                       objects in S3; an object inflates to one line of about 28 MB, read a
+#                       payload at a time)
 #
 #   benches/subscription.sh [EVENTS] [BATCH]     (default 200000 events, 500 per message)
 #

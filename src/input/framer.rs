@@ -21,6 +21,11 @@ use super::envelope::subscription::{PREFIX, SEAM};
 use super::scan::{minify_into, strip_ansi_into, DepthScan};
 use std::ops::Range;
 
+/// A line of subscription payloads longer than this (or than half the record limit) is handed on
+/// a payload at a time: a Firehose object's line is tens of megabytes, one payload a few hundred
+/// kilobytes.
+const SPLIT_PAYLOADS_AFTER: usize = 1 << 20;
+
 /// How many values cut one inside the other are read again before the rest of the stretch is
 /// read the strict way; see `Framer::fall_back`.
 const NESTED_CUTS: u32 = 8;
@@ -292,13 +297,15 @@ impl Framer {
                 None => {
                     // An incomplete line: wait for more, unless it is already too long.
                     self.searched = self.buf.len();
-                    let seam_from = self.seam_searched.saturating_sub(SEAM.len() - 1).max(self.pos);
-                    let payload_end = self.payload_end(seam_from);
-                    self.seam_searched = payload_end.unwrap_or(self.buf.len());
-                    if let Some(end) = payload_end {
-                        let out = Out::Record(Src::Buf(self.pos..end), self.line);
-                        self.pos = end;
-                        return Some(out);
+                    if self.splits_payloads() {
+                        let seam_from = self.seam_searched.saturating_sub(SEAM.len() - 1).max(self.pos);
+                        let payload_end = self.payload_end(seam_from);
+                        self.seam_searched = payload_end.unwrap_or(self.buf.len());
+                        if let Some(end) = payload_end {
+                            let out = Out::Record(Src::Buf(self.pos..end), self.line);
+                            self.pos = end;
+                            return Some(out);
+                        }
                     }
                     let held = self.buf.len() - self.pos + self.gather.as_ref().map_or(0, |g| g.text.len());
                     // A payload as long as the limit is told from a longer one by the next
@@ -345,7 +352,11 @@ impl Framer {
 
             if self.gather.is_none() && end - self.pos > self.max_record {
                 // Payloads back to back go on one by one, as while their line was arriving.
-                if let Some(cut) = self.payload_end(self.pos).filter(|&cut| cut < end) {
+                let payload_end = self
+                    .splits_payloads()
+                    .then(|| self.payload_end(self.pos))
+                    .flatten();
+                if let Some(cut) = payload_end.filter(|&cut| cut < end) {
                     let out = Out::Record(Src::Buf(self.pos..cut), line_no);
                     self.pos = cut;
                     return Some(out);
@@ -597,6 +608,15 @@ impl Framer {
         self.line = line;
     }
 
+    /// Whether the line being read is CloudWatch Logs payloads back to back, long enough to be
+    /// handed on a payload at a time (see [`Framer::payload_end`]). A line of one payload (what
+    /// a consumer logs) is short of that and costs no search.
+    fn splits_payloads(&self) -> bool {
+        self.gather.is_none()
+            && self.buf.len() - self.pos > SPLIT_PAYLOADS_AFTER.min(self.max_record / 2)
+            && self.buf[self.pos..].starts_with(PREFIX.as_bytes())
+    }
+
     /// Where the first of several CloudWatch Logs payloads back to back ends, in a line still
     /// arriving (a Firehose object inflates to one line of megabytes, with no newline in it): each
     /// goes on as soon as it has arrived, as a record of the same line, so the payloads of one
@@ -604,9 +624,6 @@ impl Framer {
     /// seam `}{"messageType":` can only be between two values (a string holds no bare quote).
     /// `from`: where the seam is yet to be looked for.
     fn payload_end(&self, from: usize) -> Option<usize> {
-        if self.gather.is_some() || !self.buf[self.pos..].starts_with(PREFIX.as_bytes()) {
-            return None;
-        }
         memchr::memmem::find(&self.buf[from..], SEAM).map(|i| from + i + 1)
     }
 
@@ -748,7 +765,7 @@ mod tests {
                     "{got:?}"
                 );
                 assert_eq!(first.iter().map(|f| f.2.as_str()).collect::<String>(), line);
-                if chunk < payload(1).len() {
+                if chunk < payload(1).len() && max < 1 << 20 {
                     assert_eq!(first.len(), 3, "chunk {chunk}: {got:?}");
                     assert_eq!(first[1].2, payload(2));
                 }

@@ -204,6 +204,9 @@ impl Unwrapper {
         if text.starts_with(subscription::PREFIX) && self.payloads(text, level, visit) {
             return;
         }
+        if self.lambda_event(text, level, visit) {
+            return;
+        }
         if text.starts_with('[') {
             return match serde_json::from_str::<Vec<&RawValue>>(text) {
                 // An array that holds no object at all is one bad value, not many.
@@ -638,6 +641,42 @@ mod tests {
         assert_eq!(
             records(r#"{"messageType":"DATA_MESSAGE","logEvents":5}"#),
             ["bad: malformed envelope: logEvents is not an array"]
+        );
+    }
+
+    /// A Lambda event as Lambda gives it is read without the general path's two passes; any
+    /// other spelling of it takes the general path. Both read the same records, and a payload
+    /// that does not open is worded by the general path either way.
+    #[test]
+    fn lambda_events_read_alike_whichever_path_takes_them() {
+        use std::io::Write;
+        let data = r#"{"messageType":"DATA_MESSAGE","logEvents":[{"message":"{\"eventName\":\"A\"}"},{"message":"{\"eventName\":\"B\"}"}]}"#;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(data.as_bytes()).unwrap();
+        let b64 = super::subscription::tests::b64(&gz.finish().unwrap());
+        let want = [r#"{"eventName":"A"|A"#, r#"{"eventName":"B"|B"#];
+        for line in [
+            format!(r#"{{"awslogs":{{"data":"{b64}"}}}}"#),
+            format!("{{\"awslogs\":{{\"data\":\"{b64}\"}}}} \t"),
+            format!(r#"{{ "awslogs" : {{ "data" : "{b64}" }} }}"#),
+            format!(r#"{{"awslogs":{{"data":"{b64}"}},"x":1}}"#),
+            format!(r#"{{"awslogs":{{"data":"{}"}}}}"#, b64.replace('/', "\\/")),
+        ] {
+            assert_eq!(records(&line), want, "{line}");
+        }
+        let not_gzip = format!(
+            r#"{{"awslogs":{{"data":"{}"}}}}"#,
+            super::subscription::tests::b64(b"hello")
+        );
+        assert_eq!(
+            records(&not_gzip),
+            ["bad: CloudWatch Logs subscription payload: awslogs.data is not gzip, or its gzip stream is broken"]
+        );
+        let control = format!("{{\"awslogs\":{{\"data\":\"{b64}\u{1}\"}}}}");
+        assert!(
+            records(&control)[0].starts_with("bad: invalid JSON"),
+            "{:?}",
+            records(&control)
         );
     }
 

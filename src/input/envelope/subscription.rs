@@ -20,6 +20,9 @@ use crate::input::gzip::{inflate_all, InflateError};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
+/// What a Lambda function subscribed to a log group is given, up to the payload's base64.
+pub const LAMBDA_EVENT: &str = r#"{"awslogs":{"data":""#;
+
 /// How CloudWatch Logs starts every payload it writes.
 pub const PREFIX: &str = r#"{"messageType":"#;
 
@@ -394,12 +397,7 @@ impl Unwrapper {
             });
         };
         let mut buf = self.take(level);
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let opened = open(data.get(), self.max_record, &mut scratch, &mut buf);
-        if scratch.capacity() > 4 << 20 {
-            scratch = Vec::new(); // one huge payload does not stay allocated
-        }
-        self.scratch = scratch;
+        let opened = self.open(data.get(), &mut buf);
         match opened {
             Ok(()) => self.value(&buf, level + 1, visit),
             Err(e) => visit(Item::Bad {
@@ -408,6 +406,47 @@ impl Unwrapper {
             }),
         }
         self.put(level, buf);
+    }
+
+    /// [`open`] with this unwrapper's limit and scratch buffer.
+    fn open(&mut self, data: &str, buf: &mut Vec<u8>) -> Result<(), PayloadError> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let opened = open(data, self.max_record, &mut scratch, buf);
+        if scratch.capacity() > 4 << 20 {
+            scratch = Vec::new(); // one huge payload does not stay allocated
+        }
+        self.scratch = scratch;
+        opened
+    }
+
+    /// `{"awslogs":{"data":"<base64>"}}` exactly as a Lambda is given it: the payload is opened
+    /// and read without first reading the line as a record and then as an envelope (two passes
+    /// over a base64 string of hundreds of kilobytes). `false` (nothing visited) for anything
+    /// else, and for a payload that does not open, for the general path to word the error.
+    pub(super) fn lambda_event(
+        &mut self,
+        text: &str,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) -> bool {
+        let Some(rest) = text.strip_prefix(LAMBDA_EVENT) else {
+            return false;
+        };
+        // Base64 holds no quote; the data's closing quote is the first one.
+        let Some(end) = memchr::memchr(b'"', rest.as_bytes()) else {
+            return false;
+        };
+        if rest[end + 1..].trim_ascii_end() != "}}" {
+            return false;
+        }
+        let data = &text[LAMBDA_EVENT.len() - 1..LAMBDA_EVENT.len() + end + 1];
+        let mut buf = self.take(level);
+        let opened = self.open(data, &mut buf);
+        if opened.is_ok() {
+            self.value(&buf, level + 1, visit);
+        }
+        self.put(level, buf);
+        opened.is_ok()
     }
 
     /// Subscription payloads, one or several back to back (a Firehose object, inflated), each

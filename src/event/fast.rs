@@ -75,43 +75,35 @@ impl<'a> Scanner<'a> {
 
     /// Enters an object at `{`. `Ok(false)`: it was empty, and is already left.
     pub(crate) fn enter_object(&mut self) -> Result<bool, Bail> {
-        // An empty container counts towards serde_json's limit too.
-        if self.depth + 1 >= MAX_DEPTH {
-            return Err(Bail);
-        }
-        self.pos += 1;
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Ok(false);
-        }
-        self.depth += 1;
-        Ok(true)
+        self.enter(b'}')
     }
 
     /// After a member: `Ok(true)` when another follows (the comma consumed), `Ok(false)` when the
     /// object closed here.
     pub(crate) fn next_member(&mut self) -> Result<bool, Bail> {
-        match self.peek() {
-            Some(b',') => {
-                self.pos += 1;
-                Ok(true)
-            }
-            Some(b'}') => {
-                self.pos += 1;
-                self.depth -= 1;
-                Ok(false)
-            }
-            _ => Err(Bail),
-        }
+        self.next_in(b'}')
     }
 
     /// Enters an array at `[`. `Ok(false)`: it was empty, and is already left.
     pub(crate) fn enter_array(&mut self) -> Result<bool, Bail> {
+        self.enter(b']')
+    }
+
+    /// After an element: `Ok(true)` when another follows (the comma consumed), `Ok(false)` when
+    /// the array closed here.
+    pub(crate) fn next_element(&mut self) -> Result<bool, Bail> {
+        self.next_in(b']')
+    }
+
+    /// Enters the container at the scanner's `{` or `[`, which `close` ends.
+    #[inline(always)]
+    fn enter(&mut self, close: u8) -> Result<bool, Bail> {
+        // An empty container counts towards serde_json's limit too.
         if self.depth + 1 >= MAX_DEPTH {
             return Err(Bail);
         }
         self.pos += 1;
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.pos += 1;
             return Ok(false);
         }
@@ -119,15 +111,15 @@ impl<'a> Scanner<'a> {
         Ok(true)
     }
 
-    /// After an element: `Ok(true)` when another follows (the comma consumed), `Ok(false)` when
-    /// the array closed here.
-    pub(crate) fn next_element(&mut self) -> Result<bool, Bail> {
+    /// After a value in the container that `close` ends: another follows, or it closed.
+    #[inline(always)]
+    fn next_in(&mut self, close: u8) -> Result<bool, Bail> {
         match self.peek() {
             Some(b',') => {
                 self.pos += 1;
                 Ok(true)
             }
-            Some(b']') => {
+            Some(c) if c == close => {
                 self.pos += 1;
                 self.depth -= 1;
                 Ok(false)

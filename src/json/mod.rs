@@ -18,29 +18,38 @@ pub(crate) fn unescape_into(s: &[u8], dst: &mut Vec<u8>) -> bool {
         i += off + 1;
         let Some(&e) = s.get(i) else { return false };
         i += 1;
-        let simple = match e {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 8,
-            b'f' => 12,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
-            b'u' => {
-                let Some((ch, used)) = unicode_escape(&s[i - 2..]) else {
-                    return false;
-                };
-                i += used - 2;
-                let mut buf = [0u8; 4];
-                dst.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                continue;
-            }
-            _ => return false,
+        if e == b'u' {
+            let Some((ch, used)) = unicode_escape(&s[i - 2..]) else {
+                return false;
+            };
+            i += used - 2;
+            let mut buf = [0u8; 4];
+            dst.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        let Some(simple) = simple_escape(e) else {
+            return false;
         };
         dst.push(simple);
     }
     true
+}
+
+/// The byte a one-character escape stands for (`n` of `\n`: a newline); `None` for `u` and for
+/// what is no escape.
+#[inline]
+fn simple_escape(e: u8) -> Option<u8> {
+    Some(match e {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'/' => b'/',
+        b'b' => 8,
+        b'f' => 12,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        _ => return None,
+    })
 }
 
 /// A `\u` escape at the start of `s` (a surrogate pair takes two): the character and how many
@@ -118,24 +127,14 @@ fn unescape_string_with(
         match *b.get(i)? {
             b'"' => return Some((i + 1, o)),
             b'\\' => {
-                let simple = match *b.get(i + 1)? {
-                    b'"' => b'"',
-                    b'\\' => b'\\',
-                    b'/' => b'/',
-                    b'b' => 8,
-                    b'f' => 12,
-                    b'n' => b'\n',
-                    b'r' => b'\r',
-                    b't' => b'\t',
-                    b'u' => {
-                        let (ch, used) = unicode_escape(&b[i..])?;
-                        o += ch.encode_utf8(&mut out[o..o + 4]).len();
-                        i += used;
-                        continue;
-                    }
-                    _ => return None,
-                };
-                out[o] = simple;
+                let e = *b.get(i + 1)?;
+                if e == b'u' {
+                    let (ch, used) = unicode_escape(&b[i..])?;
+                    o += ch.encode_utf8(&mut out[o..o + 4]).len();
+                    i += used;
+                    continue;
+                }
+                out[o] = simple_escape(e)?;
                 o += 1;
                 i += 2;
             }

@@ -302,20 +302,13 @@ impl Framer {
                         let payload_end = self.payload_end(seam_from);
                         self.seam_searched = payload_end.unwrap_or(self.buf.len());
                         if let Some(end) = payload_end {
-                            let out = Out::Record(Src::Buf(self.pos..end), self.line);
-                            self.pos = end;
-                            return Some(out);
+                            return Some(self.payload(end, self.line));
                         }
                     }
                     let held = self.buf.len() - self.pos + self.gather.as_ref().map_or(0, |g| g.text.len());
                     // A payload as long as the limit is told from a longer one by the next
                     // payload's start, the seam's bytes after it.
-                    let seam = if self.gather.is_none() && self.buf[self.pos..].starts_with(PREFIX.as_bytes())
-                    {
-                        SEAM.len() - 1
-                    } else {
-                        0
-                    };
+                    let seam = if self.on_payloads() { SEAM.len() - 1 } else { 0 };
                     if held <= self.max_record + seam {
                         return None;
                     }
@@ -357,9 +350,7 @@ impl Framer {
                     .then(|| self.payload_end(self.pos))
                     .flatten();
                 if let Some(cut) = payload_end.filter(|&cut| cut < end) {
-                    let out = Out::Record(Src::Buf(self.pos..cut), line_no);
-                    self.pos = cut;
-                    return Some(out);
+                    return Some(self.payload(cut, line_no));
                 }
                 // A whole line too long, arrived in one read (a file's reads are large).
                 let out = Out::Bad(Src::Buf(self.pos..end), line_no, BadReason::TooLarge, false);
@@ -612,9 +603,24 @@ impl Framer {
     /// handed on a payload at a time (see [`Framer::payload_end`]). A line of one payload (what
     /// a consumer logs) is short of that and costs no search.
     fn splits_payloads(&self) -> bool {
-        self.gather.is_none()
-            && self.buf.len() - self.pos > SPLIT_PAYLOADS_AFTER.min(self.max_record / 2)
-            && self.buf[self.pos..].starts_with(PREFIX.as_bytes())
+        self.buf.len() - self.pos > SPLIT_PAYLOADS_AFTER.min(self.max_record / 2) && self.on_payloads()
+    }
+
+    /// Whether the line being read starts as a CloudWatch Logs payload (outside a gathered value).
+    fn on_payloads(&self) -> bool {
+        self.gather.is_none() && self.buf[self.pos..].starts_with(PREFIX.as_bytes())
+    }
+
+    /// The payload from `pos` to `end`, handed on: a record, or too large when it is longer than
+    /// the limit (one read can bring a whole payload and the seam after it at once).
+    fn payload(&mut self, end: usize, line: u64) -> Out {
+        let r = self.pos..end;
+        self.pos = end;
+        if r.len() > self.max_record {
+            Out::Bad(Src::Buf(r), line, BadReason::TooLarge, false)
+        } else {
+            Out::Record(Src::Buf(r), line)
+        }
     }
 
     /// Where the first of several CloudWatch Logs payloads back to back ends, in a line still
@@ -771,6 +777,19 @@ mod tests {
                 }
             }
         }
+        // One payload longer than the limit, arriving whole with the next: only it is too large.
+        let long = payload(1).replace("yyyy", &"y".repeat(200));
+        let got = frames(
+            format!("{}{long}{}\n", payload(2), payload(3)).as_bytes(),
+            1 << 16,
+            payload(1).len(),
+        );
+        let kinds: Vec<&str> = got.iter().map(|f| f.0.as_str()).collect();
+        assert_eq!(kinds, ["rec", "bad:TooLarge", "rec"], "{got:?}");
+        assert_eq!(
+            (got[1].2.as_str(), got[2].2.as_str()),
+            (long.as_str(), payload(3).as_str())
+        );
         // Not payloads: one line, and too long for the limit.
         let other = format!(r#"{{"a":1}}{}"#, payload(1));
         let got = frames(format!("{other}\n").as_bytes(), 7, 1 << 20);

@@ -101,6 +101,8 @@ struct Gather {
 enum Skip {
     Line,
     Value(DepthScan),
+    /// A CloudWatch Logs payload too long, among others on its line: until the next one starts.
+    Payload,
 }
 
 #[derive(Debug, Clone)]
@@ -282,6 +284,7 @@ impl Framer {
             let (end, next) = match memchr::memchr(b'\n', &self.buf[from..]) {
                 Some(i) => (from + i, from + i + 1),
                 None if self.eof => (self.buf.len(), self.buf.len()),
+                None if matches!(self.skip, Some(Skip::Payload)) => return self.skip_payload(self.buf.len()),
                 None if self.skip.is_some() => {
                     // Still skipping an oversized record: pass on what is here, hold nothing.
                     let r = self.pos..self.buf.len();
@@ -329,8 +332,15 @@ impl Framer {
                 stop -= 1;
             }
 
+            if matches!(self.skip, Some(Skip::Payload)) {
+                if let Some(out) = self.skip_payload(end) {
+                    return Some(out);
+                }
+                self.skip = Some(Skip::Line); // no other payload on the line: the line ends it
+            }
             if let Some(skip) = &mut self.skip {
                 let done = match skip {
+                    Skip::Payload => unreachable!("handled above"),
                     Skip::Line => true,
                     Skip::Value(scan) => scan.feed(&self.buf[start..stop]).is_some(),
                 };
@@ -652,8 +662,41 @@ impl Framer {
             }
             return Out::Bad(Src::Gathered, g.line, BadReason::TooLarge, self.skip.is_some());
         }
+        if self.buf[r.clone()].starts_with(PREFIX.as_bytes()) {
+            // A payload among others: skipped up to the next one. The last bytes, which may be
+            // the start of the seam before it, are kept to be searched with what follows.
+            let keep = SEAM.len() - 1;
+            self.pos = r.end - keep;
+            self.skip = Some(Skip::Payload);
+            return Out::Bad(
+                Src::Buf(r.start..r.end - keep),
+                self.line,
+                BadReason::TooLarge,
+                true,
+            );
+        }
         self.skip = Some(Skip::Line);
         Out::Bad(Src::Buf(r), self.line, BadReason::TooLarge, true)
+    }
+
+    /// Skipping a payload too long (see [`Skip::Payload`]), its line known up to `end`: its end,
+    /// if the next payload starts before `end`; else what can be passed on already, keeping the
+    /// bytes that may be the start of the seam. `None`: nothing to pass on before `end`.
+    fn skip_payload(&mut self, end: usize) -> Option<Out> {
+        if let Some(cut) = self.payload_end(self.pos).filter(|&cut| cut < end) {
+            let r = self.pos..cut;
+            self.pos = cut;
+            self.skip = None;
+            return Some(Out::BadMore(Src::Buf(r), true));
+        }
+        let keep = (SEAM.len() - 1).min(end - self.pos);
+        if end < self.buf.len() || end - self.pos == keep {
+            // The line ends at `end`, or there is too little to pass on yet.
+            return None;
+        }
+        let r = self.pos..end - keep;
+        self.pos = r.end;
+        Some(Out::BadMore(Src::Buf(r), false))
     }
 }
 
@@ -790,6 +833,30 @@ mod tests {
             (got[1].2.as_str(), got[2].2.as_str()),
             (long.as_str(), payload(3).as_str())
         );
+        // The same, arriving in pieces: it is skipped up to the next payload, not to the end of
+        // the line, and goes to --reject whole.
+        for chunk in [1, 7, 64, 200] {
+            let input = format!("{}{long}{}\n{{\"eventName\":\"next\"}}\n", payload(2), payload(3));
+            let got = frames(input.as_bytes(), chunk, payload(1).len());
+            let records: Vec<(u64, &str)> = recs(&got);
+            assert_eq!(
+                records,
+                [
+                    (1, payload(2).as_str()),
+                    (1, payload(3).as_str()),
+                    (2, r#"{"eventName":"next"}"#)
+                ],
+                "chunk {chunk}: {got:?}"
+            );
+            let skipped: String = got
+                .iter()
+                .filter(|f| f.0 != "rec")
+                .map(|f| f.2.as_str())
+                .collect();
+            assert_eq!(skipped, long, "chunk {chunk}");
+            assert_eq!(got.iter().filter(|f| f.0 == "bad:TooLarge").count(), 1);
+            assert_eq!(got.iter().filter(|f| f.0 == "more:true").count(), 1, "{got:?}");
+        }
         // Not payloads: one line, and too long for the limit.
         let other = format!(r#"{{"a":1}}{}"#, payload(1));
         let got = frames(format!("{other}\n").as_bytes(), 7, 1 << 20);

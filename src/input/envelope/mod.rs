@@ -664,6 +664,15 @@ mod tests {
         ] {
             assert_eq!(records(&line), want, "{line}");
         }
+        // Only the spelling Lambda uses takes the one-pass path (the others read alike above).
+        let takes_fast_path = |line: &str| Unwrapper::default().lambda_event(line, 0, &mut |_| {});
+        assert!(takes_fast_path(&format!(r#"{{"awslogs":{{"data":"{b64}"}}}}"#)));
+        assert!(!takes_fast_path(&format!(
+            r#"{{ "awslogs" : {{ "data" : "{b64}" }} }}"#
+        )));
+        assert!(!takes_fast_path(&format!(
+            r#"{{"awslogs":{{"data":"{b64}"}},"x":1}}"#
+        )));
         let not_gzip = format!(
             r#"{{"awslogs":{{"data":"{}"}}}}"#,
             super::subscription::tests::b64(b"hello")

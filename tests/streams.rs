@@ -357,3 +357,107 @@ fn ocsf_from_the_real_data() {
     let share = counts["same"].as_f64().unwrap() / counts["with_origin"].as_f64().unwrap();
     assert!(share >= 0.99, "{text}");
 }
+
+/// What AWS's delivery services hand a consumer (CLOUDTRAIL.md §7; issue 18's "what a Lambda, a
+/// Kinesis consumer or Firehose sees"): a Kinesis-triggered Lambda's event, `aws kinesis
+/// get-records`' output (indented, as the CLI writes it), Firehose's transformation event, and
+/// SQS and SNS events carrying EventBridge events. Each record inside is written as itself,
+/// byte-identical to reading the events directly. (Before, a Kinesis event's records went out as
+/// if they were CloudTrail records, and the nine events in them were lost without a word.)
+#[test]
+fn deliveries_output_equals_reading_the_events_directly() {
+    let want = direct();
+    for (name, controls) in [
+        ("delivery-kinesis-lambda.json", 1),
+        ("delivery-kinesis-get-records.json", 1),
+        ("delivery-firehose-transform.json", 1),
+        ("delivery-sqs-sns.ndjson", 0),
+    ] {
+        for threads in ["1", "2", "4"] {
+            let got = run_file(
+                &streams().join(name),
+                &["--hold", "0", "--threads", threads, "--stats"],
+            );
+            assert_eq!(got.code, Some(0), "{name}: {}", got.stderr);
+            let stats: Value = serde_json::from_str(got.stderr.trim())
+                .unwrap_or_else(|_| panic!("{name}: only --stats on stderr: {}", got.stderr));
+            assert_eq!(stats["rejected"], 0, "{name}");
+            assert_eq!(stats["control_messages"], controls, "{name}");
+            assert_eq!(
+                String::from_utf8_lossy(&got.stdout),
+                String::from_utf8_lossy(&want.stdout),
+                "{name} --threads {threads}"
+            );
+        }
+        let data = std::fs::read(streams().join(name)).unwrap();
+        let got = run(&["--hold", "0"], Some(&data));
+        assert_eq!(got.stdout, want.stdout, "{name} on stdin: {}", got.stderr);
+    }
+}
+
+/// Trap: S3 and DynamoDB notifications have eventVersion, eventSource, eventName and eventTime,
+/// the S3 one even a userIdentity with a real principal's id. They are no CloudTrail records:
+/// rejected, saying what they are, never annotated as events of that principal.
+#[test]
+fn event_notifications_are_not_taken_for_cloudtrail_records() {
+    let dir = scratch("notifications");
+    let reject = dir.join("rejected.ndjson");
+    let input = streams().join("delivery-notifications.ndjson");
+    let got = run_file(&input, &["--hold", "0", "--reject", reject.to_str().unwrap()]);
+    assert_eq!(got.code, Some(0), "{}", got.stderr);
+    assert_eq!(String::from_utf8_lossy(&got.stdout), "");
+    for (line, source) in [(1, "aws:s3"), (2, "aws:dynamodb")] {
+        let want = format!(
+            "delivery-notifications.ndjson:{line}: not a CloudTrail event: an event notification from {source}"
+        );
+        assert!(got.stderr.contains(&want), "{want}\n{}", got.stderr);
+    }
+    // What is rejected is each notification, as it came.
+    let rejected: Vec<Value> = read_lines(&reject)
+        .iter()
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    let sources: Vec<&str> = rejected
+        .iter()
+        .map(|r| r["eventSource"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["aws:s3", "aws:dynamodb"]);
+}
+
+/// A Kinesis record whose data does not open is one bad record, reported where it is; the
+/// records around it in the same event come out.
+#[test]
+fn a_delivery_record_that_does_not_open_is_reported_between_good_ones() {
+    for (name, field, what) in [
+        (
+            "delivery-kinesis-lambda.json",
+            "\"data\":\"",
+            "Kinesis record: kinesis.data",
+        ),
+        (
+            "delivery-kinesis-get-records.json",
+            "\"Data\": \"",
+            "Kinesis record: Data",
+        ),
+        (
+            "delivery-firehose-transform.json",
+            "\"data\":\"",
+            "Firehose record: data",
+        ),
+    ] {
+        let text = std::fs::read_to_string(streams().join(name)).unwrap();
+        // The second record's data (BASE 1-4) is broken at its fifth character.
+        let second = text.match_indices(field).nth(1).unwrap().0 + field.len();
+        let broken = format!("{}H4sI*{}", &text[..second], &text[second + 5..]);
+        let got = run(&["--hold", "0", "--stats"], Some(broken.as_bytes()));
+        assert_eq!(got.code, Some(0), "{name}: {}", got.stderr);
+        let ids: Vec<Value> = got.json().into_iter().map(|r| r["eventID"].clone()).collect();
+        let want: Vec<Value> = direct().json()[4..]
+            .iter()
+            .map(|r| r["eventID"].clone())
+            .collect();
+        assert_eq!(ids, want, "{name}: BASE 5-9 from the third record");
+        let message = format!(": {what} is not base64 (at character 4)");
+        assert!(got.stderr.contains(&message), "{name}: {message}\n{}", got.stderr);
+    }
+}

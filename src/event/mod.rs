@@ -542,11 +542,20 @@ impl UserIdentity<'_> {
 impl<'a> Event<'a> {
     /// Whether this object is a CloudTrail record rather than an envelope or something else.
     pub fn looks_like_cloudtrail(&self) -> bool {
-        self.event_name.get().is_some()
+        (self.event_name.get().is_some()
             || self.event_source.get().is_some()
             || self.event_id.get().is_some()
             || self.event_version.get().is_some()
-            || self.event_time.get().is_some()
+            || self.event_time.get().is_some())
+            && self.notification_source().is_none()
+    }
+
+    /// The `aws:s3` of a record that AWS's event notifications and Lambda's event sources write
+    /// (S3, SQS, Kinesis, DynamoDB): it has eventVersion, eventSource, eventName and eventTime
+    /// too, even a userIdentity, but CloudTrail's eventSource is always a service's host name
+    /// (`s3.amazonaws.com`).
+    pub fn notification_source(&self) -> Option<&str> {
+        self.event_source.get().filter(|s| s.starts_with("aws:"))
     }
 
     /// The event time as given (`eventTime`, else Logstash's `@timestamp`).

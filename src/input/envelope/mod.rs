@@ -6,14 +6,16 @@
 //! most (a kcat payload holding an EventBridge event); deeper nesting is refused, so the input
 //! never controls our recursion.
 //!
-//! CloudWatch Logs subscription payloads ([`subscription`]), Security Lake's OCSF records
-//! ([`ocsf`]) and SIEM exports that kept the raw record ([`siem`]) are read here too, on the same
-//! slow path: only a value that is not a CloudTrail record itself gets this far.
+//! CloudWatch Logs subscription payloads ([`subscription`]), what Kinesis, Firehose, SQS and SNS
+//! hand their consumers ([`delivery`]), Security Lake's OCSF records ([`ocsf`]) and SIEM exports
+//! that kept the raw record ([`siem`]) are read here too, on the same slow path: only a value that
+//! is not a CloudTrail record itself gets this far.
 //!
 //! Records come out in the envelope's order, except `lookup-events`' `Events`, which the AWS CLI
 //! writes newest first: they come out oldest first (see `oldest_first`), so a session's
 //! creating event is read before its calls, as in every other source.
 
+mod delivery;
 pub mod ocsf;
 pub mod siem;
 pub mod subscription;
@@ -30,8 +32,9 @@ const TRAIL_FILE: &str = "{\"Records\":[";
 /// What is left of a trail file from where it breaks.
 const BROKEN_TRAIL_FILE: RecordError = RecordError::BadEnvelope("Records is broken from here on");
 
-/// Envelopes within envelopes deeper than this are not unwrapped.
-const MAX_LEVELS: usize = 4;
+/// Envelopes within envelopes deeper than this are not unwrapped. CloudTrail through EventBridge,
+/// SNS and SQS to a Lambda's event takes five.
+const MAX_LEVELS: usize = 6;
 
 /// Why a framed value yielded no record.
 #[derive(Debug)]
@@ -52,6 +55,10 @@ pub enum RecordError {
     Payload(subscription::PayloadError),
     /// A SIEM's normalised CloudTrail record without the raw one (names the SIEM).
     NoRaw(&'static str),
+    /// The base64 data of a Kinesis or Firehose record (named first) could not be opened.
+    Data(&'static str, subscription::PayloadError),
+    /// An S3, DynamoDB (…) event notification: its eventSource (`aws:s3`).
+    Notification(String),
 }
 
 impl RecordError {
@@ -75,7 +82,11 @@ impl fmt::Display for RecordError {
             RecordError::NotCloudTrail => f.write_str("not a CloudTrail event"),
             RecordError::BadEnvelope(what) => write!(f, "malformed envelope: {what}"),
             RecordError::TooDeep => f.write_str("envelopes nested too deeply"),
-            RecordError::Payload(e) => write!(f, "CloudWatch Logs subscription payload: {e}"),
+            RecordError::Payload(e) => write!(f, "CloudWatch Logs subscription payload: awslogs.data {e}"),
+            RecordError::Data(what, e) => write!(f, "{what} {e}"),
+            RecordError::Notification(source) => {
+                write!(f, "not a CloudTrail event: an event notification from {source}")
+            }
             RecordError::NoRaw(siem) => write!(
                 f,
                 "{siem} export without the raw CloudTrail record (event.original or _raw)"
@@ -320,6 +331,9 @@ impl Unwrapper {
         if c.class_uid.is_some() {
             return self.ocsf(bytes, text, event, level, visit);
         }
+        if self.delivery(bytes, text, event, level, visit) {
+            return;
+        }
         let fields = serde_json::from_str::<siem::Fields<'_>>(text).unwrap_or_default();
         match fields.find() {
             siem::Found::Raw(raw) => self.string_value(raw, level, visit),
@@ -374,6 +388,18 @@ impl Unwrapper {
 
     /// A JSON string holding a record: decoded into this level's buffer, then read as a value.
     fn string_value(&mut self, lit: &RawValue, level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) {
+        let what = "payload or CloudTrailEvent is not a JSON string";
+        self.string_value_or(lit, what, level, visit);
+    }
+
+    /// [`Unwrapper::string_value`], saying `what` when `lit` is no string.
+    fn string_value_or(
+        &mut self,
+        lit: &RawValue,
+        what: &'static str,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) {
         let mut buf = self.take(level);
         // A raw value that starts with a quote is a whole, well-formed string: it ends with one.
         let contents = lit.get().strip_prefix('"').and_then(|s| s.strip_suffix('"'));
@@ -382,7 +408,7 @@ impl Unwrapper {
         } else {
             visit(Item::Bad {
                 bytes: lit.get().as_bytes(),
-                error: RecordError::BadEnvelope("payload or CloudTrailEvent is not a JSON string"),
+                error: RecordError::BadEnvelope(what),
             });
         }
         self.put(level, buf);

@@ -284,29 +284,62 @@ pub enum PayloadError {
     TooLarge,
 }
 
+/// Says what is wrong with the field it follows (`awslogs.data is not base64 …`).
 impl std::fmt::Display for PayloadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PayloadError::Base64(at) => write!(f, "awslogs.data is not base64 (at character {at})"),
-            PayloadError::Gzip => f.write_str("awslogs.data is not gzip, or its gzip stream is broken"),
-            PayloadError::TooLarge => f.write_str("awslogs.data inflates past --max-record-bytes"),
+            PayloadError::Base64(at) => write!(f, "is not base64 (at character {at})"),
+            PayloadError::Gzip => f.write_str("is not gzip, or its gzip stream is broken"),
+            PayloadError::TooLarge => f.write_str("inflates past --max-record-bytes"),
         }
     }
 }
 
+/// How gzip streams begin.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
 /// Decodes `data` (the raw JSON string `"…"`, as written) from base64 and inflates it into `out`,
 /// at most `max` bytes. `scratch` holds the compressed bytes.
 pub fn open(data: &str, max: usize, scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<(), PayloadError> {
+    unbase64(data, scratch)?;
+    if !scratch.starts_with(&GZIP_MAGIC) {
+        return Err(PayloadError::Gzip);
+    }
+    inflate(scratch, max, out)
+}
+
+/// [`open`] for a record of a stream, which holds whatever its producer put there: inflated if
+/// it is gzip (CloudWatch Logs gzips what it sends), as decoded otherwise.
+pub fn open_any(
+    data: &str,
+    max: usize,
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Result<(), PayloadError> {
+    unbase64(data, scratch)?;
+    if scratch.starts_with(&GZIP_MAGIC) {
+        return inflate(scratch, max, out);
+    }
+    if scratch.len() > max {
+        return Err(PayloadError::TooLarge);
+    }
+    out.clear();
+    out.extend_from_slice(scratch);
+    Ok(())
+}
+
+/// The bytes of a JSON string of base64 (`"…"`, as written), into `out` (cleared first).
+fn unbase64(data: &str, out: &mut Vec<u8>) -> Result<(), PayloadError> {
     let inner = data
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .ok_or(PayloadError::Base64(0))?;
-    scratch.clear();
-    base64_into(inner.as_bytes(), scratch)?;
-    if !scratch.starts_with(&[0x1f, 0x8b]) {
-        return Err(PayloadError::Gzip);
-    }
-    inflate_all(scratch, max, out).map_err(|e| match e {
+    out.clear();
+    base64_into(inner.as_bytes(), out)
+}
+
+fn inflate(gz: &[u8], max: usize, out: &mut Vec<u8>) -> Result<(), PayloadError> {
+    inflate_all(gz, max, out).map_err(|e| match e {
         InflateError::Broken => PayloadError::Gzip,
         InflateError::TooLarge => PayloadError::TooLarge,
     })
@@ -374,6 +407,8 @@ fn base64_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), PayloadError> {
     Ok(())
 }
 
+type Opener = fn(&str, usize, &mut Vec<u8>, &mut Vec<u8>) -> Result<(), PayloadError>;
+
 /// The subscription shapes, as the unwrapper reads them.
 impl Unwrapper {
     /// `{"awslogs":{"data":"<base64 of gzip>"}}`: the payload, opened into this level's buffer,
@@ -410,6 +445,15 @@ impl Unwrapper {
 
     /// [`open`] with this unwrapper's limit and scratch buffer.
     fn open(&mut self, data: &str, buf: &mut Vec<u8>) -> Result<(), PayloadError> {
+        self.open_with(open, data, buf)
+    }
+
+    /// [`open_any`] with this unwrapper's limit and scratch buffer.
+    pub(super) fn open_any(&mut self, data: &str, buf: &mut Vec<u8>) -> Result<(), PayloadError> {
+        self.open_with(open_any, data, buf)
+    }
+
+    fn open_with(&mut self, open: Opener, data: &str, buf: &mut Vec<u8>) -> Result<(), PayloadError> {
         let mut scratch = std::mem::take(&mut self.scratch);
         let opened = open(data, self.max_record, &mut scratch, buf);
         if scratch.capacity() > 4 << 20 {

@@ -1,0 +1,174 @@
+//! What AWS's delivery services hand a consumer, around the records or subscription payloads
+//! they carry:
+//!
+//! ```text
+//! {"Records":[{"kinesis":{"data":"<base64>",…},"eventSource":"aws:kinesis",…}]}   Lambda, from Kinesis
+//! {"Records":[{"SequenceNumber":…,"Data":"<base64>",…}],"NextShardIterator":…}   aws kinesis get-records
+//! {"invocationId":…,"deliveryStreamArn":…,"records":[{"recordId":…,"data":"<base64>"}]}
+//!                                                          Lambda, transforming for Firehose
+//! {"Records":[{"body":"<string>","eventSource":"aws:sqs",…}]}                      Lambda, from SQS
+//! {"Records":[{"EventSource":"aws:sns","Sns":{"Message":"<string>",…}}]}           Lambda, from SNS
+//! {"Type":"Notification","Message":"<string>",…}                                   SNS, to SQS or HTTP
+//! ```
+//!
+//! Base64 data is inflated when it is gzip (CloudWatch Logs gzips what it sends to a stream) and
+//! read as it is otherwise; strings are read as the JSON they hold (an EventBridge event, most
+//! often). What comes out is read as any value: a subscription payload, a record, an envelope.
+//!
+//! A record with an `aws:` eventSource is none of CloudTrail's, whose eventSource is a service's
+//! host name: S3's and DynamoDB's notifications have eventVersion, eventName, eventTime and even
+//! a userIdentity, and must not be annotated as if they were API calls. They are rejected, saying
+//! what they are.
+
+use super::{Item, RecordError, Unwrapper};
+use crate::event::Event;
+use serde_json::value::RawValue;
+
+/// The members that tell the delivery envelopes apart (all kept raw; read only when they match).
+#[derive(serde::Deserialize)]
+struct Delivery<'a> {
+    #[serde(borrow, default)]
+    kinesis: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    body: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Sns")]
+    sns: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Type")]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Message")]
+    message: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    records: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "deliveryStreamArn")]
+    delivery_stream: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "invocationId")]
+    invocation: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "recordId")]
+    record_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Data")]
+    kinesis_data: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "SequenceNumber")]
+    sequence_number: Option<&'a RawValue>,
+}
+
+#[derive(serde::Deserialize)]
+struct Data<'a> {
+    #[serde(borrow)]
+    data: &'a RawValue,
+}
+
+#[derive(serde::Deserialize)]
+struct Message<'a> {
+    #[serde(borrow, rename = "Message")]
+    message: &'a RawValue,
+}
+
+impl Unwrapper {
+    /// Reads `text` (an object that is not a CloudTrail record; `event`, its decoding) if it is
+    /// one of the delivery envelopes above. `false`, nothing visited, if it is not.
+    pub(super) fn delivery(
+        &mut self,
+        bytes: &[u8],
+        text: &str,
+        event: &Event<'_>,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) -> bool {
+        let Ok(d) = serde_json::from_str::<Delivery<'_>>(text) else {
+            return false;
+        };
+        if let Some(source) = event.notification_source() {
+            match (source, d.kinesis, d.body) {
+                ("aws:kinesis", Some(kinesis), _) => {
+                    self.kinesis(bytes, kinesis, level, visit);
+                }
+                ("aws:sqs", _, Some(body)) => {
+                    self.string_value_or(body, "an SQS message's body is not a string", level, visit);
+                }
+                _ => visit(Item::Bad {
+                    bytes,
+                    error: RecordError::Notification(source.to_owned()),
+                }),
+            }
+            return true;
+        }
+        if let Some(sns) = d.sns {
+            match serde_json::from_str::<Message<'_>>(sns.get()) {
+                Ok(m) => self.string_value_or(m.message, "an SNS Message is not a string", level, visit),
+                Err(_) => visit(Item::Bad {
+                    bytes,
+                    error: RecordError::BadEnvelope("Sns has no Message"),
+                }),
+            }
+            return true;
+        }
+        if let (Some(kind), Some(message)) = (d.kind, d.message) {
+            if kind.get() == "\"Notification\"" {
+                self.string_value_or(message, "an SNS Message is not a string", level, visit);
+                return true;
+            }
+        }
+        if let Some(records) = d.records.filter(|_| d.delivery_stream.or(d.invocation).is_some()) {
+            match serde_json::from_str::<Vec<&RawValue>>(records.get()) {
+                Ok(items) => self.elements(&items, level, visit),
+                Err(_) => visit(Item::Bad {
+                    bytes,
+                    error: RecordError::BadEnvelope("records is not an array"),
+                }),
+            }
+            return true;
+        }
+        let data = match (d.data, d.record_id, d.kinesis_data, d.sequence_number) {
+            (Some(data), Some(_), _, _) => Some(("Firehose record: data", data)),
+            (_, _, Some(data), Some(_)) => Some(("Kinesis record: Data", data)),
+            _ => None,
+        };
+        match data {
+            Some((what, data)) => {
+                self.data(bytes, what, data, level, visit);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A Kinesis record as Lambda is given it: `kinesis.data`.
+    fn kinesis(
+        &mut self,
+        bytes: &[u8],
+        kinesis: &RawValue,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) {
+        match serde_json::from_str::<Data<'_>>(kinesis.get()) {
+            Ok(Data { data }) => self.data(bytes, "Kinesis record: kinesis.data", data, level, visit),
+            Err(_) => visit(Item::Bad {
+                bytes,
+                error: RecordError::BadEnvelope("kinesis has no data"),
+            }),
+        }
+    }
+
+    /// A record's base64 `data`, opened into this level's buffer and read as a value; `bytes`
+    /// (the whole record) is what is rejected when it does not open.
+    fn data(
+        &mut self,
+        bytes: &[u8],
+        what: &'static str,
+        data: &RawValue,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) {
+        let mut buf = self.take(level);
+        match self.open_any(data.get(), &mut buf) {
+            Ok(()) => self.value(&buf, level + 1, visit),
+            Err(e) => visit(Item::Bad {
+                bytes,
+                error: RecordError::Data(what, e),
+            }),
+        }
+        self.put(level, buf);
+    }
+}

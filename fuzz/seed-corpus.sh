@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 fx=../tests/fixtures
 for t in framer envelope decode pipeline; do mkdir -p "corpus/$t"; done
 i=0
-for f in "$fx"/shapes/*.* "$fx"/shapes/bad/*.ndjson "$fx"/lineage/*.ndjson "$fx"/streams/*.ndjson; do
+for f in "$fx"/shapes/*.* "$fx"/shapes/bad/*.ndjson "$fx"/lineage/*.ndjson "$fx"/streams/*.ndjson "$fx"/streams/*.json; do
     case $f in *.tsv | *.md | *.py | *.gz) continue ;; esac
     i=$((i + 1))
     cp "$f" "corpus/envelope/f$i"

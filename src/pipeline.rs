@@ -44,6 +44,7 @@ pub fn run<W: Write>(config: &Config, out: W) -> Result<Exit, Error> {
         .transpose()?;
     if config.quiet {
         crate::input::envelope::siem::keep_quiet();
+        crate::input::envelope::delivery::keep_quiet();
     }
     let signal = signals()?;
     let usr1 = summary_requests()?;

@@ -412,6 +412,12 @@ fn event_notifications_are_not_taken_for_cloudtrail_records() {
         );
         assert!(got.stderr.contains(&want), "{want}\n{}", got.stderr);
     }
+    // Once, how to read what S3's notifications name; not at all with --quiet.
+    let note = "note: S3 event notifications name the files CloudTrail wrote, not the events in them: \
+                read the objects (aws s3 cp s3://trail/AWSLogs/x.json.gz - | ctail-filter)";
+    assert_eq!(got.stderr.matches(note).count(), 1, "{}", got.stderr);
+    let quiet = run_file(&input, &["--quiet"]);
+    assert_eq!(quiet.stderr, "");
     // What is rejected is each notification, as it came.
     let rejected: Vec<Value> = read_lines(&reject)
         .iter()

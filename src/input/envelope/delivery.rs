@@ -23,6 +23,7 @@
 use super::{Item, RecordError, Unwrapper};
 use crate::event::Event;
 use serde_json::value::RawValue;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The members that tell the delivery envelopes apart (all kept raw; read only when they match).
 #[derive(serde::Deserialize)]
@@ -87,10 +88,15 @@ impl Unwrapper {
                 ("aws:sqs", _, Some(body)) => {
                     self.string_value_or(body, "an SQS message's body is not a string", level, visit);
                 }
-                _ => visit(Item::Bad {
-                    bytes,
-                    error: RecordError::Notification(source.to_owned()),
-                }),
+                _ => {
+                    if source == "aws:s3" {
+                        tell_how_to_read_objects(text);
+                    }
+                    visit(Item::Bad {
+                        bytes,
+                        error: RecordError::Notification(source.to_owned()),
+                    })
+                }
             }
             return true;
         }
@@ -170,5 +176,91 @@ impl Unwrapper {
             }),
         }
         self.put(level, buf);
+    }
+}
+
+static TOLD: AtomicBool = AtomicBool::new(false);
+
+/// `--quiet`: the note is not written (as no other message is). Set before reading starts.
+pub(crate) fn keep_quiet() {
+    TOLD.store(true, Ordering::Relaxed);
+}
+
+/// Says once per process that S3's notifications (what a queue fed by a trail's bucket holds)
+/// name the trail files, and how to read one: with the first notification's bucket and key.
+fn tell_how_to_read_objects(notification: &str) {
+    if TOLD.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    crate::message::line(format_args!(
+        "ctail-filter: note: S3 event notifications name the files CloudTrail wrote, not the events in \
+         them: read the objects (aws s3 cp {} - | ctail-filter), or point ctail-filter at a \
+         synced copy (aws s3 sync).",
+        object_url(notification)
+    ));
+}
+
+/// `s3://bucket/key` of an S3 notification record, or `s3://BUCKET/KEY`. Keys come URL-encoded;
+/// anything else (a control character, a quote, a space) is input that must not reach a terminal
+/// or a shell a user pastes into, and then no object is named.
+fn object_url(notification: &str) -> String {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct S3 {
+        s3: Object,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Object {
+        bucket: Name,
+        object: Name,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Name {
+        name: String,
+        key: String,
+    }
+    let n = serde_json::from_str::<S3>(notification).unwrap_or_default().s3;
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"./_-+%=~".contains(&b))
+    };
+    match (n.bucket.name.as_str(), n.object.key.as_str()) {
+        (bucket, key) if plain(bucket) && plain(key) => format!("s3://{bucket}/{key}"),
+        _ => "s3://BUCKET/KEY".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::object_url;
+
+    #[test]
+    fn the_note_names_an_object_only_when_it_is_safe_to_show() {
+        let record = |bucket: &str, key: &str| {
+            serde_json::json!({"eventSource": "aws:s3", "s3": {"bucket": {"name": bucket}, "object": {"key": key}}})
+                .to_string()
+        };
+        let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/12/01/x_CloudTrail_us-east-1_20261201T0000Z_a.json.gz";
+        assert_eq!(object_url(&record("trail", key)), format!("s3://trail/{key}"));
+        assert_eq!(object_url(&record("trail", "a%20b+c")), "s3://trail/a%20b+c");
+        for (bucket, key) in [
+            ("trail", "x\u{1b}]0;pwned\u{7}"),
+            ("trail", "a b"),
+            ("trail", "$(reboot)"),
+            ("trail", "*"),
+            ("trail", "it's"),
+            ("", "key"),
+            ("trail", ""),
+        ] {
+            assert_eq!(
+                object_url(&record(bucket, key)),
+                "s3://BUCKET/KEY",
+                "{bucket} {key:?}"
+            );
+        }
+        assert_eq!(object_url("{\"s3\":5}"), "s3://BUCKET/KEY");
     }
 }

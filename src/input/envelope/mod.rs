@@ -15,7 +15,7 @@
 //! writes newest first: they come out oldest first (see `oldest_first`), so a session's
 //! creating event is read before its calls, as in every other source.
 
-mod delivery;
+pub(crate) mod delivery;
 pub mod ocsf;
 pub mod siem;
 pub mod subscription;

@@ -200,6 +200,9 @@ impl Unwrapper {
 
     /// [`Unwrapper::value`] of bytes known to be UTF-8.
     fn text(&mut self, text: &str, level: usize, visit: &mut dyn FnMut(Item<'_, '_>)) {
+        // What a string or a stream record holds may have spaces around the value (the framer
+        // trims lines, nothing trims those): a record is written without them, as an object.
+        let text = text.trim_ascii();
         let bytes = text.as_bytes();
         if level >= MAX_LEVELS {
             return visit(Item::Bad {
@@ -815,6 +818,20 @@ mod tests {
         let r = records(r#"{"eventName":"A"}{"eventName":"#);
         assert_eq!(r[0], r#"{"eventName":"A"|A"#);
         assert!(r[1].starts_with("bad: invalid JSON"), "{r:?}");
+    }
+
+    /// Found by `cargo fuzz run envelope`: an OCSF record with a space before it went out with
+    /// the space. A string's record may have spaces around it; it is written without them.
+    #[test]
+    fn spaces_around_a_value_are_not_part_of_its_record() {
+        assert_eq!(
+            records(r#"{"topic":"t","payload":" {\"eventName\":\"A\"}\n "}"#),
+            [r#"{"eventName":"A"|A"#]
+        );
+        let ocsf = r#"{"class_uid":6003,"api":{"operation":"ListBuckets","service":{"name":"s3.amazonaws.com"}},"actor":{"user":{"type":"IAMUser","uid":"arn:aws:iam::1:user/a"}},"metadata":{"uid":"e1"},"time":1718092830000}"#;
+        let spaced = records(&format!(" {ocsf} "));
+        assert_eq!(spaced, records(ocsf));
+        assert!(spaced[0].starts_with("{\"class_uid\""), "{spaced:?}");
     }
 
     #[test]

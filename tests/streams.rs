@@ -361,7 +361,9 @@ fn ocsf_from_the_real_data() {
 /// What AWS's delivery services hand a consumer (CLOUDTRAIL.md §7; issue 18's "what a Lambda, a
 /// Kinesis consumer or Firehose sees"): a Kinesis-triggered Lambda's event, `aws kinesis
 /// get-records`' output (indented, as the CLI writes it), Firehose's transformation event, and
-/// SQS and SNS events carrying EventBridge events. Each record inside is written as itself,
+/// SQS and SNS events carrying EventBridge events; and what the AWS CLI prints for the log group
+/// (`aws logs filter-log-events`, `get-log-events`) and the queue (`aws sqs receive-message`).
+/// Each record inside is written as itself,
 /// byte-identical to reading the events directly. (Before, a Kinesis event's records went out as
 /// if they were CloudTrail records, and the nine events in them were lost without a word.)
 #[test]
@@ -372,6 +374,9 @@ fn deliveries_output_equals_reading_the_events_directly() {
         ("delivery-kinesis-get-records.json", 1),
         ("delivery-firehose-transform.json", 1),
         ("delivery-sqs-sns.ndjson", 0),
+        ("cli-filter-log-events.json", 0),
+        ("cli-get-log-events.json", 0),
+        ("cli-sqs-receive-message.json", 0),
     ] {
         for threads in ["1", "2", "4"] {
             let got = run_file(

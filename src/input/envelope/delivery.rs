@@ -9,7 +9,11 @@
 //! {"Records":[{"body":"<string>","eventSource":"aws:sqs",…}]}                      Lambda, from SQS
 //! {"Records":[{"EventSource":"aws:sns","Sns":{"Message":"<string>",…}}]}           Lambda, from SNS
 //! {"Type":"Notification","Message":"<string>",…}                                   SNS, to SQS or HTTP
+//! {"Messages":[{"MessageId":…,"ReceiptHandle":…,"Body":"<string>"}]}              aws sqs receive-message
+//! {"events":[{"timestamp":…,"message":"<string>",…}],…}       aws logs filter-log-events, get-log-events
 //! ```
+//!
+//! (Each of `events`' entries is read as a SIEM export's `message` is: [`super::siem`].)
 //!
 //! Base64 data is inflated when it is gzip (CloudWatch Logs gzips what it sends to a stream) and
 //! read as it is otherwise; strings are read as the JSON they hold (an EventBridge event, most
@@ -52,6 +56,14 @@ struct Delivery<'a> {
     kinesis_data: Option<&'a RawValue>,
     #[serde(borrow, default, rename = "SequenceNumber")]
     sequence_number: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    events: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Messages")]
+    messages: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Body")]
+    sqs_body: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "ReceiptHandle")]
+    receipt: Option<&'a RawValue>,
 }
 
 #[derive(serde::Deserialize)]
@@ -116,14 +128,24 @@ impl Unwrapper {
                 return true;
             }
         }
-        if let Some(records) = d.records.filter(|_| d.delivery_stream.or(d.invocation).is_some()) {
-            match serde_json::from_str::<Vec<&RawValue>>(records.get()) {
+        let firehose = d.records.filter(|_| d.delivery_stream.or(d.invocation).is_some());
+        let arrays = [
+            (firehose, "records is not an array"),
+            (d.events, "events is not an array"),
+            (d.messages, "Messages is not an array"),
+        ];
+        if let Some((array, what)) = arrays.into_iter().find_map(|(a, what)| Some((a?, what))) {
+            match serde_json::from_str::<Vec<&RawValue>>(array.get()) {
                 Ok(items) => self.elements(&items, level, visit),
                 Err(_) => visit(Item::Bad {
                     bytes,
-                    error: RecordError::BadEnvelope("records is not an array"),
+                    error: RecordError::BadEnvelope(what),
                 }),
             }
+            return true;
+        }
+        if let Some(body) = d.sqs_body.filter(|_| d.receipt.is_some()) {
+            self.string_value_or(body, "an SQS message's Body is not a string", level, visit);
             return true;
         }
         let data = match (d.data, d.record_id, d.kinesis_data, d.sequence_number) {

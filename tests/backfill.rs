@@ -213,7 +213,7 @@ fn progress_line_only_on_a_terminal() {
     assert!(!piped.stderr.contains("files,"), "{}", piped.stderr);
     assert!(!piped.stderr.contains('\r') && !piped.stderr.contains('\u{1b}'));
     let Ok(found) = std::process::Command::new("script").arg("--version").output() else {
-        eprintln!("skipped (the terminal half): `script` (util-linux) is not installed");
+        skipped("the terminal half: `script` (util-linux) is not installed");
         return;
     };
     assert!(found.status.success());

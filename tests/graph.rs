@@ -134,7 +134,7 @@ fn render(dot: &str) -> (String, usize, usize, Vec<String>) {
 #[test]
 fn dot_renders_with_graphviz() {
     if !have("dot") {
-        eprintln!("skipped: graphviz `dot` is not installed (apt-get install graphviz)");
+        skipped("graphviz `dot` is not installed (apt-get install graphviz)");
         return;
     }
     let (_, nodes, edges, texts) = render(&graph("dot", &[], &story()));
@@ -160,7 +160,7 @@ fn hostile_names_render_as_text_in_dot() {
         assert!(!line.contains("invhouse\""), "{line}");
     }
     if !have("dot") {
-        eprintln!("skipped: graphviz `dot` is not installed (apt-get install graphviz)");
+        skipped("graphviz `dot` is not installed (apt-get install graphviz)");
         return;
     }
     let (svg, nodes, edges, texts) = render(&dot);
@@ -443,7 +443,7 @@ fn readme_picture_is_current() {
         assert!(readme.contains(text), "README lacks {text:?}");
     }
     if !have("dot") {
-        eprintln!("skipped: graphviz `dot` is not installed (apt-get install graphviz)");
+        skipped("graphviz `dot` is not installed (apt-get install graphviz)");
         return;
     }
     let dir = scratch("graph-readme");
@@ -477,7 +477,7 @@ fn readme_picture_is_current() {
 #[test]
 fn mermaid_parses_with_mermaid() {
     let Some(modules) = std::env::var_os("MERMAID_NODE_MODULES") else {
-        eprintln!("skipped: MERMAID_NODE_MODULES is not set (a folder with `npm install mermaid@11 jsdom`)");
+        skipped("MERMAID_NODE_MODULES is not set (a folder with `npm install mermaid@11 jsdom`)");
         return;
     };
     if !Command::new("node")
@@ -485,7 +485,7 @@ fn mermaid_parses_with_mermaid() {
         .output()
         .is_ok_and(|o| o.status.success())
     {
-        eprintln!("skipped: node is not installed");
+        skipped("node is not installed");
         return;
     }
     let dir = scratch("graph-mermaid");

@@ -462,7 +462,7 @@ fn ocsf_fixtures_are_current() {
             .arg("--check")
             .output();
         match out {
-            Err(e) => return eprintln!("skipped: python3 is not available ({e})"),
+            Err(e) => return skipped(&format!("python3 is not available ({e})")),
             Ok(out) => assert!(
                 out.status.success(),
                 "{script} --check: {}",

@@ -343,7 +343,7 @@ fn python3() -> Option<String> {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("skipped: python3 is not installed");
+        skipped("python3 is not installed");
         return None;
     }
     Some("python3".to_string())

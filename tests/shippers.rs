@@ -24,7 +24,7 @@ fn installed(program: &str) -> Option<String> {
                 .to_string(),
         ),
         _ => {
-            eprintln!("skipped: {program} is not installed");
+            skipped(&format!("{program} is not installed"));
             None
         }
     }

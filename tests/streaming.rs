@@ -49,7 +49,7 @@ fn a_pipe_on_standard_input_is_widened() {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0);
     if max < 1 << 20 {
-        eprintln!("skipped: this system allows pipes of {max} bytes at most");
+        skipped(&format!("this system allows pipes of {max} bytes at most"));
         return;
     }
     let events = read_lines(&fixtures().join("shapes/base.ndjson"));

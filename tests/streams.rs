@@ -291,7 +291,7 @@ fn convert(path: &std::path::Path) -> Option<Vec<u8>> {
         Ok(out) if out.status.success() => Some(out.stdout),
         Ok(out) => panic!("ct2ocsf.py failed: {}", String::from_utf8_lossy(&out.stderr)),
         Err(e) => {
-            eprintln!("skipped: python3 is not available ({e})");
+            skipped(&format!("python3 is not available ({e})"));
             None
         }
     }
@@ -344,7 +344,7 @@ fn ocsf_from_the_real_data() {
         .output();
     let out = match out {
         Ok(o) => o,
-        Err(e) => return eprintln!("skipped: python3 is not available ({e})"),
+        Err(e) => return skipped(&format!("python3 is not available ({e})")),
     };
     let text = String::from_utf8_lossy(&out.stdout);
     let total = text
@@ -471,4 +471,24 @@ fn a_delivery_record_that_does_not_open_is_reported_between_good_ones() {
         let message = format!(": {what} is not base64 (at character 4)");
         assert!(got.stderr.contains(&message), "{name}: {message}\n{}", got.stderr);
     }
+}
+
+/// `scripts/check-aws-cli-reads`: the real AWS CLI (v1 or v2) against a local mock (moto) holding
+/// the story: `aws logs filter-log-events` and `get-log-events`, `aws sqs receive-message` of
+/// EventBridge events and `aws kinesis get-records` of subscription payloads, each read as
+/// story.ndjson is. Needs `aws`, `moto_server` and boto3 (`.ci/run` installs them where it can):
+/// otherwise the script and this test say they are skipped.
+#[test]
+fn the_real_aws_cli_output_of_logs_queues_and_streams() {
+    let out = std::process::Command::new(fixtures().join("../../scripts/check-aws-cli-reads"))
+        .arg(bin())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(77) {
+        return skipped(stderr.trim().trim_start_matches("skipped: "));
+    }
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout.matches("ok: ").count(), 4, "{stdout}");
 }

@@ -202,3 +202,9 @@ pub fn origin_key(o: &serde_json::Value) -> String {
         Some(_) => o["name"].as_str().unwrap_or("").to_string(),
     }
 }
+
+/// Says that a test is skipped, and why, where `cargo test` shows it: on the process's stderr,
+/// which the test harness does not capture (`eprintln!` in a passing test is never seen).
+pub fn skipped(why: &str) {
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
+}

@@ -14,7 +14,7 @@ fn have_parallel() -> bool {
         .output()
         .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("GNU parallel"));
     if !found {
-        eprintln!("skipped: GNU parallel is not installed (apt-get install parallel)");
+        skipped("GNU parallel is not installed (apt-get install parallel)");
     }
     found
 }

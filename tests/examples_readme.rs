@@ -259,16 +259,5 @@ fn identity_of_the_instance() {
 /// the script says it is skipped, and so does this test.
 #[test]
 fn the_real_aws_cli() {
-    let out = std::process::Command::new(root().join("scripts/check-aws-cli"))
-        .arg(bin())
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if out.status.code() == Some(77) {
-        return skipped(stderr.trim().trim_start_matches("skipped: "));
-    }
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert_eq!(stdout.matches("ok: ").count(), 8, "{stdout}");
+    check_script("check-aws-cli", 8);
 }

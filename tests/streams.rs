@@ -480,15 +480,5 @@ fn a_delivery_record_that_does_not_open_is_reported_between_good_ones() {
 /// otherwise the script and this test say they are skipped.
 #[test]
 fn the_real_aws_cli_output_of_logs_queues_and_streams() {
-    let out = std::process::Command::new(fixtures().join("../../scripts/check-aws-cli-reads"))
-        .arg(bin())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if out.status.code() == Some(77) {
-        return skipped(stderr.trim().trim_start_matches("skipped: "));
-    }
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert_eq!(stdout.matches("ok: ").count(), 4, "{stdout}");
+    check_script("check-aws-cli-reads", 4);
 }

@@ -208,3 +208,22 @@ pub fn origin_key(o: &serde_json::Value) -> String {
 pub fn skipped(why: &str) {
     let _ = writeln!(std::io::stderr(), "skipped: {why}");
 }
+
+/// Runs one of `scripts/check-*` (the real AWS CLI against a local mock) on the binary under
+/// test: it must pass with `oks` lines `ok: …`. Exit 77 is the script saying a tool it needs is
+/// missing: the test is then skipped, visibly.
+pub fn check_script(name: &str, oks: usize) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(root.join("scripts").join(name))
+        .arg(bin())
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(77) {
+        return skipped(stderr.trim().trim_start_matches("skipped: "));
+    }
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout.matches("ok: ").count(), oks, "{stdout}");
+}

@@ -24,47 +24,10 @@
 //! a userIdentity, and must not be annotated as if they were API calls. They are rejected, saying
 //! what they are.
 
-use super::{Item, RecordError, Unwrapper};
+use super::{Containers, Item, RecordError, Unwrapper};
 use crate::event::Event;
 use serde_json::value::RawValue;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// The members that tell the delivery envelopes apart (all kept raw; read only when they match).
-#[derive(serde::Deserialize)]
-struct Delivery<'a> {
-    #[serde(borrow, default)]
-    kinesis: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    body: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "Sns")]
-    sns: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "Type")]
-    kind: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "Message")]
-    message: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    records: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "deliveryStreamArn")]
-    delivery_stream: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "invocationId")]
-    invocation: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "recordId")]
-    record_id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "Data")]
-    kinesis_data: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "SequenceNumber")]
-    sequence_number: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    events: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "Messages")]
-    messages: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "Body")]
-    sqs_body: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "ReceiptHandle")]
-    receipt: Option<&'a RawValue>,
-}
 
 #[derive(serde::Deserialize)]
 struct Data<'a> {
@@ -79,19 +42,17 @@ struct Message<'a> {
 }
 
 impl Unwrapper {
-    /// Reads `text` (an object that is not a CloudTrail record; `event`, its decoding) if it is
-    /// one of the delivery envelopes above. `false`, nothing visited, if it is not.
+    /// Reads `text` (an object that is not a CloudTrail record; `d`, its members; `event`, its
+    /// decoding) if it is one of the delivery envelopes above. `false`, nothing visited, if not.
     pub(super) fn delivery(
         &mut self,
         bytes: &[u8],
         text: &str,
+        d: &Containers<'_>,
         event: &Event<'_>,
         level: usize,
         visit: &mut dyn FnMut(Item<'_, '_>),
     ) -> bool {
-        let Ok(d) = serde_json::from_str::<Delivery<'_>>(text) else {
-            return false;
-        };
         if let Some(source) = event.notification_source() {
             match (source, d.kinesis, d.body) {
                 ("aws:kinesis", Some(kinesis), _) => {
@@ -128,10 +89,12 @@ impl Unwrapper {
                 return true;
             }
         }
-        let firehose = d.records.filter(|_| d.delivery_stream.or(d.invocation).is_some());
+        let firehose = d
+            .firehose_records
+            .filter(|_| d.delivery_stream.or(d.invocation).is_some());
         let arrays = [
             (firehose, "records is not an array"),
-            (d.events, "events is not an array"),
+            (d.cli_events, "events is not an array"),
             (d.messages, "Messages is not an array"),
         ];
         if let Some((array, what)) = arrays.into_iter().find_map(|(a, what)| Some((a?, what))) {

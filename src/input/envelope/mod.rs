@@ -121,6 +121,58 @@ pub enum Item<'a, 'e> {
     Skipped,
 }
 
+/// The members that tell envelopes apart, read in one pass (all kept raw; each read only when
+/// its envelope is the one).
+#[derive(serde::Deserialize)]
+struct Containers<'a> {
+    #[serde(borrow, rename = "Records")]
+    records: Option<Vec<&'a RawValue>>,
+    #[serde(borrow, rename = "Events")]
+    events: Option<Vec<&'a RawValue>>,
+    #[serde(borrow, default)]
+    awslogs: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "messageType")]
+    message_type: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "logEvents")]
+    log_events: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    class_uid: Option<&'a RawValue>,
+    // What Kinesis, Firehose, SQS and SNS hand their consumers, and the AWS CLI's reads of logs
+    // and queues: see [`delivery`].
+    #[serde(borrow, default)]
+    kinesis: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    body: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Sns")]
+    sns: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Type")]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Message")]
+    message: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "records")]
+    firehose_records: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "deliveryStreamArn")]
+    delivery_stream: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "invocationId")]
+    invocation: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "recordId")]
+    record_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Data")]
+    kinesis_data: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "SequenceNumber")]
+    sequence_number: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "events")]
+    cli_events: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Messages")]
+    messages: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Body")]
+    sqs_body: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "ReceiptHandle")]
+    receipt: Option<&'a RawValue>,
+}
+
 /// Unwraps envelopes; owns the buffers that decoded strings and joined elements live in.
 pub struct Unwrapper {
     /// One buffer per envelope level, reused (taken out while in use).
@@ -294,21 +346,6 @@ impl Unwrapper {
         level: usize,
         visit: &mut dyn FnMut(Item<'_, '_>),
     ) {
-        #[derive(serde::Deserialize)]
-        struct Containers<'a> {
-            #[serde(borrow, rename = "Records")]
-            records: Option<Vec<&'a RawValue>>,
-            #[serde(borrow, rename = "Events")]
-            events: Option<Vec<&'a RawValue>>,
-            #[serde(borrow, default)]
-            awslogs: Option<&'a RawValue>,
-            #[serde(borrow, default, rename = "messageType")]
-            message_type: Option<&'a RawValue>,
-            #[serde(borrow, default, rename = "logEvents")]
-            log_events: Option<&'a RawValue>,
-            #[serde(borrow, default)]
-            class_uid: Option<&'a RawValue>,
-        }
         let c = match serde_json::from_str::<Containers<'_>>(text) {
             Ok(c) => c,
             Err(_) => {
@@ -334,7 +371,7 @@ impl Unwrapper {
         if c.class_uid.is_some() {
             return self.ocsf(bytes, text, event, level, visit);
         }
-        if self.delivery(bytes, text, event, level, visit) {
+        if self.delivery(bytes, text, &c, event, level, visit) {
             return;
         }
         let fields = serde_json::from_str::<siem::Fields<'_>>(text).unwrap_or_default();

@@ -54,23 +54,7 @@ impl Unwrapper {
         visit: &mut dyn FnMut(Item<'_, '_>),
     ) -> bool {
         if let Some(source) = event.notification_source() {
-            match (source, d.kinesis, d.body) {
-                ("aws:kinesis", Some(kinesis), _) => {
-                    self.kinesis(bytes, kinesis, level, visit);
-                }
-                ("aws:sqs", _, Some(body)) => {
-                    self.string_value_or(body, "an SQS message's body is not a string", level, visit);
-                }
-                _ => {
-                    if source == "aws:s3" {
-                        tell_how_to_read_objects(text);
-                    }
-                    visit(Item::Bad {
-                        bytes,
-                        error: RecordError::Notification(source.to_owned()),
-                    })
-                }
-            }
+            self.event_source_record(bytes, text, source, d, level, visit);
             return true;
         }
         if let Some(sns) = d.sns {
@@ -122,6 +106,35 @@ impl Unwrapper {
                 true
             }
             None => false,
+        }
+    }
+
+    /// A record that a Lambda's event source or an event notification wrote (`source`: its
+    /// `aws:` eventSource): Kinesis' and SQS's carry what they were sent; the others (S3,
+    /// DynamoDB) are no CloudTrail.
+    fn event_source_record(
+        &mut self,
+        bytes: &[u8],
+        text: &str,
+        source: &str,
+        d: &Containers<'_>,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) {
+        match (source, d.kinesis, d.body) {
+            ("aws:kinesis", Some(kinesis), _) => self.kinesis(bytes, kinesis, level, visit),
+            ("aws:sqs", _, Some(body)) => {
+                self.string_value_or(body, "an SQS message's body is not a string", level, visit);
+            }
+            _ => {
+                if source == "aws:s3" {
+                    tell_how_to_read_objects(text);
+                }
+                visit(Item::Bad {
+                    bytes,
+                    error: RecordError::Notification(source.to_owned()),
+                })
+            }
         }
     }
 

@@ -377,6 +377,8 @@ fn deliveries_output_equals_reading_the_events_directly() {
         ("cli-filter-log-events.json", 0),
         ("cli-get-log-events.json", 0),
         ("cli-sqs-receive-message.json", 0),
+        ("cli-logs-insights.json", 0),
+        ("cli-logs-insights-ascending.json", 0),
     ] {
         for threads in ["1", "2", "4"] {
             let got = run_file(
@@ -474,11 +476,26 @@ fn a_delivery_record_that_does_not_open_is_reported_between_good_ones() {
 }
 
 /// `scripts/check-aws-cli-reads`: the real AWS CLI (v1 or v2) against a local mock (moto) holding
-/// the story: `aws logs filter-log-events` and `get-log-events`, `aws sqs receive-message` of
+/// the story: `aws logs filter-log-events`, `get-log-events` and a Logs Insights query's
+/// `get-query-results`, `aws sqs receive-message` of
 /// EventBridge events and `aws kinesis get-records` of subscription payloads, each read as
 /// story.ndjson is. Needs `aws`, `moto_server` and boto3 (`.ci/run` installs them where it can):
 /// otherwise the script and this test say they are skipped.
 #[test]
 fn the_real_aws_cli_output_of_logs_queues_and_streams() {
-    check_script("check-aws-cli-reads", 4);
+    check_script("check-aws-cli-reads", 5);
+}
+
+/// Trap: a Logs Insights query without `fields @message` has no record in its rows, only fields
+/// Logs Insights parsed. Nothing is guessed from them: each row is rejected, saying what to add.
+#[test]
+fn logs_insights_rows_without_the_message_are_rejected_saying_why() {
+    let got = run_file(
+        &streams().join("cli-logs-insights-no-message.json"),
+        &["--hold", "0"],
+    );
+    assert_eq!(got.code, Some(0), "{}", got.stderr);
+    assert_eq!(String::from_utf8_lossy(&got.stdout), "");
+    let why = "a Logs Insights row without @message (add `fields @message` to the query)";
+    assert_eq!(got.stderr.matches(why).count(), 2, "{}", got.stderr);
 }

@@ -11,6 +11,7 @@
 //! {"Type":"Notification","Message":"<string>",…}                                   SNS, to SQS or HTTP
 //! {"Messages":[{"MessageId":…,"ReceiptHandle":…,"Body":"<string>"}]}              aws sqs receive-message
 //! {"events":[{"timestamp":…,"message":"<string>",…}],…}       aws logs filter-log-events, get-log-events
+//! {"results":[[{"field":"@message","value":"<string>"},…]],"status":…}     aws logs get-query-results
 //! ```
 //!
 //! (Each of `events`' entries is read as a SIEM export's `message` is: [`super::siem`].)
@@ -91,6 +92,10 @@ impl Unwrapper {
             }
             return true;
         }
+        if let Some(results) = d.results.filter(|_| d.status.is_some()) {
+            self.insights(bytes, results, level, visit);
+            return true;
+        }
         if let Some(body) = d.sqs_body.filter(|_| d.receipt.is_some()) {
             self.string_value_or(body, "an SQS message's Body is not a string", level, visit);
             return true;
@@ -138,6 +143,41 @@ impl Unwrapper {
         }
     }
 
+    /// A Logs Insights query's rows (`aws logs get-query-results`): each row's `@message` is a
+    /// record as a string. Rows come newest first unless the query sorts them otherwise; they are
+    /// read oldest first (see [`oldest_first_rows`]). A row without `@message` holds only fields
+    /// Logs Insights parsed, from which nothing is guessed.
+    fn insights(
+        &mut self,
+        bytes: &[u8],
+        results: &RawValue,
+        level: usize,
+        visit: &mut dyn FnMut(Item<'_, '_>),
+    ) {
+        let Ok(rows) = serde_json::from_str::<Vec<&RawValue>>(results.get()) else {
+            return visit(Item::Bad {
+                bytes,
+                error: RecordError::BadEnvelope("results is not an array"),
+            });
+        };
+        let mut rows: Vec<(&RawValue, Row<'_>)> = rows.into_iter().map(|raw| (raw, Row::of(raw))).collect();
+        oldest_first_rows(&mut rows);
+        for (raw, row) in rows {
+            match row.message {
+                Some(message) => {
+                    let what = "a Logs Insights @message is not a string";
+                    self.string_value_or(message, what, level, visit);
+                }
+                None => visit(Item::Bad {
+                    bytes: raw.get().as_bytes(),
+                    error: RecordError::BadEnvelope(
+                        "a Logs Insights row without @message (add `fields @message` to the query)",
+                    ),
+                }),
+            }
+        }
+    }
+
     /// A Kinesis record as Lambda is given it: `kinesis.data`.
     fn kinesis(
         &mut self,
@@ -175,6 +215,50 @@ impl Unwrapper {
         }
         self.put(level, buf);
     }
+}
+
+/// A Logs Insights row: its `@timestamp` (`2024-12-01 10:00:00.000`) and `@message`.
+#[derive(Default)]
+struct Row<'a> {
+    timestamp: Option<&'a str>,
+    message: Option<&'a RawValue>,
+}
+
+impl<'a> Row<'a> {
+    fn of(raw: &'a RawValue) -> Row<'a> {
+        #[derive(serde::Deserialize)]
+        struct Cell<'a> {
+            #[serde(borrow)]
+            field: &'a RawValue,
+            #[serde(borrow)]
+            value: &'a RawValue,
+        }
+        let mut row = Row::default();
+        for cell in serde_json::from_str::<Vec<Cell<'_>>>(raw.get()).unwrap_or_default() {
+            match cell.field.get() {
+                "\"@message\"" => row.message = Some(cell.value),
+                "\"@timestamp\"" => row.timestamp = Some(cell.value.get()),
+                _ => {}
+            }
+        }
+        row
+    }
+}
+
+/// Logs Insights rows, oldest first: when every row has a `@timestamp` of Logs Insights' one
+/// fixed width (so that text order is time order), stably by it, after reversing rows that came
+/// newest first (the default), so rows of one millisecond keep the order they were logged in.
+/// Otherwise as given.
+fn oldest_first_rows(rows: &mut [(&RawValue, Row<'_>)]) {
+    let stamps: Option<Vec<&str>> = rows.iter().map(|(_, r)| r.timestamp).collect();
+    let Some(stamps) = stamps else { return };
+    if stamps.iter().any(|t| t.len() != stamps[0].len()) {
+        return;
+    }
+    if stamps.first() > stamps.last() {
+        rows.reverse();
+    }
+    rows.sort_by_key(|(_, r)| r.timestamp);
 }
 
 static TOLD: AtomicBool = AtomicBool::new(false);

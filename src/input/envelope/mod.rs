@@ -140,6 +140,10 @@ struct Containers<'a> {
     // What Kinesis, Firehose, SQS and SNS hand their consumers, and the AWS CLI's reads of logs
     // and queues: see [`delivery`].
     #[serde(borrow, default)]
+    results: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    status: Option<&'a RawValue>,
+    #[serde(borrow, default)]
     kinesis: Option<&'a RawValue>,
     #[serde(borrow, default)]
     body: Option<&'a RawValue>,

@@ -25,10 +25,53 @@
 //! a userIdentity, and must not be annotated as if they were API calls. They are rejected, saying
 //! what they are.
 
-use super::{Containers, Item, RecordError, Unwrapper};
+use super::{Item, RecordError, Unwrapper};
 use crate::event::Event;
 use serde_json::value::RawValue;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The members that tell the delivery envelopes apart (all kept raw; read only when they match).
+/// Read in a pass of their own, which only says whether the value is one of them: a value that
+/// is not (a SIEM's line with two `status` members) must not fail for what it is not.
+#[derive(serde::Deserialize)]
+struct Delivery<'a> {
+    #[serde(borrow, default)]
+    results: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    status: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    kinesis: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    body: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Sns")]
+    sns: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Type")]
+    kind: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Message")]
+    message: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "records")]
+    firehose_records: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "deliveryStreamArn")]
+    delivery_stream: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "invocationId")]
+    invocation: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "recordId")]
+    record_id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Data")]
+    kinesis_data: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "SequenceNumber")]
+    sequence_number: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "events")]
+    cli_events: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Messages")]
+    messages: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "Body")]
+    sqs_body: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "ReceiptHandle")]
+    receipt: Option<&'a RawValue>,
+}
 
 #[derive(serde::Deserialize)]
 struct Data<'a> {
@@ -43,19 +86,21 @@ struct Message<'a> {
 }
 
 impl Unwrapper {
-    /// Reads `text` (an object that is not a CloudTrail record; `d`, its members; `event`, its
-    /// decoding) if it is one of the delivery envelopes above. `false`, nothing visited, if not.
+    /// Reads `text` (an object that is not a CloudTrail record; `event`, its decoding) if it is
+    /// one of the delivery envelopes above. `false`, nothing visited, if it is not.
     pub(super) fn delivery(
         &mut self,
         bytes: &[u8],
         text: &str,
-        d: &Containers<'_>,
         event: &Event<'_>,
         level: usize,
         visit: &mut dyn FnMut(Item<'_, '_>),
     ) -> bool {
+        let Ok(d) = serde_json::from_str::<Delivery<'_>>(text) else {
+            return false;
+        };
         if let Some(source) = event.notification_source() {
-            self.event_source_record(bytes, text, source, d, level, visit);
+            self.event_source_record(bytes, text, source, &d, level, visit);
             return true;
         }
         if let Some(sns) = d.sns {
@@ -122,7 +167,7 @@ impl Unwrapper {
         bytes: &[u8],
         text: &str,
         source: &str,
-        d: &Containers<'_>,
+        d: &Delivery<'_>,
         level: usize,
         visit: &mut dyn FnMut(Item<'_, '_>),
     ) {

@@ -178,6 +178,9 @@ pub(crate) enum InflateError {
     TooLarge,
 }
 
+/// How a gzip stream begins: what input is recognised as gzip by, whatever its name.
+pub(crate) const MAGIC: [u8; 2] = [0x1f, 0x8b];
+
 /// Inflates the gzip members of `gz`, back to back, into `out` (cleared first), at most `max`
 /// bytes: what a CloudWatch Logs payload holds. Straight into `out`'s spare capacity, as the
 /// reader does, rather than through a `Read` that zeroes what it reads into.

@@ -89,7 +89,7 @@ pub fn first_file_is_small_gzip(sources: &[Source]) -> bool {
         return false;
     }
     let mut head = [0u8; 2];
-    File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == [0x1f, 0x8b]
+    File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == gzip::MAGIC
 }
 
 /// S3 trail files are tens of kilobytes of gzip (the largest in `../shared/data`: 52 KB); a
@@ -231,7 +231,7 @@ fn pump(
         }
         head.extend_from_slice(&b[..n]);
     }
-    if head == [0x1f, 0x8b] {
+    if head == gzip::MAGIC {
         return gzip::pump(head, raw, tx, spare, stoppable, waits);
     }
     let mut first = vec![0; HEADROOM];

@@ -16,7 +16,7 @@
 
 use super::{Item, RecordError, Unwrapper};
 use crate::event::fast::{Bail, Scanner};
-use crate::input::gzip::{inflate_all, InflateError};
+use crate::input::gzip::{inflate_all, InflateError, MAGIC as GZIP_MAGIC};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -294,9 +294,6 @@ impl std::fmt::Display for PayloadError {
         }
     }
 }
-
-/// How gzip streams begin.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Decodes `data` (the raw JSON string `"…"`, as written) from base64 and inflates it into `out`,
 /// at most `max` bytes. `scratch` holds the compressed bytes.
